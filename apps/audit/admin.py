@@ -1,0 +1,58 @@
+from django.contrib import admin, messages
+from django.http import HttpResponseRedirect
+from django.urls import path, reverse
+from django.utils.translation import gettext_lazy as _
+
+from apps.audit.chain import verify_chain
+from apps.audit.models import AuditEvent
+from apps.core.admin_forms import LargeTableAdmin
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(LargeTableAdmin):
+    """Read-only for everyone, superusers included: the log is append-only."""
+
+    list_display = ["seq", "occurred_at", "actor_name", "actor_role", "action", "outcome", "target_repr", "reason"]
+    list_filter = ["outcome", "actor_role"]
+    search_fields = ["=action", "=target_id", "=request_id", "^actor_name"]
+    list_select_related = ["actor"]
+    ordering = ["-seq"]
+    readonly_fields = [f.name for f in AuditEvent._meta.fields]
+    change_list_template = "admin/audit/auditevent/change_list.html"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def get_urls(self):
+        return [
+            path("verify/", self.admin_site.admin_view(self.verify_view), name="audit_auditevent_verify"),
+            *super().get_urls(),
+        ]
+
+    def verify_view(self, request):
+        """Audit admins verify the chain on demand (POST only; the result is logged)."""
+        changelist = reverse("admin:audit_auditevent_changelist")
+        if request.method != "POST" or not request.user.has_perm("audit.verify_auditevent"):
+            return HttpResponseRedirect(changelist)
+        from django.db import transaction
+
+        from apps.audit.services import record
+
+        report = verify_chain()
+        with transaction.atomic():
+            record(actor=request.user, action="audit.chain_verified",
+                   outcome=AuditEvent.Outcome.SUCCESS if report.ok else AuditEvent.Outcome.FAILURE,
+                   changes={"checked": report.checked, "broken_seq": report.broken_seq, "problem": report.problem})
+        if report.ok:
+            self.message_user(request, _("Action log intact: %(n)d entries verified.") % {"n": report.checked},
+                              messages.SUCCESS)
+        else:
+            self.message_user(request, _("Action log broken at entry #%(seq)d: %(problem)s")
+                              % {"seq": report.broken_seq, "problem": report.problem}, messages.ERROR)
+        return HttpResponseRedirect(changelist)

@@ -1,0 +1,72 @@
+"""Admin forms whose save goes through a service.
+
+The admin validates the form, then saves. A service can still refuse (a cycle in the
+tree, a duplicate, a stale edit): to show that refusal on the form, with nothing written,
+the service runs at the end of validation, in a savepoint; a DomainError becomes a form
+error and the savepoint is rolled back. save_model() then only hands back the result.
+"""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin
+from django.db import transaction
+from django.utils.translation import gettext_lazy as _
+
+from apps.core.exceptions import DomainError
+
+
+class ServiceModelForm(forms.ModelForm):
+    change_reason = forms.CharField(
+        label=_("Reason for this change"),
+        widget=forms.Textarea(attrs={"rows": 2}),
+        max_length=1000,
+        help_text=_("Kept in the history and the action log."),
+    )
+
+    actor = None  # set by ServiceAdminMixin.get_form
+    result = None
+
+    def run_service(self, *, actor, reason: str):
+        """Call the service with cleaned_data; return the saved object."""
+        raise NotImplementedError
+
+    def _post_clean(self):
+        super()._post_clean()
+        if self.errors or self.actor is None:
+            return
+        try:
+            with transaction.atomic():
+                self.result = self.run_service(actor=self.actor, reason=self.cleaned_data["change_reason"])
+        except DomainError as exc:
+            self.add_error(None, exc.message)
+
+
+class ServiceAdminMixin:
+    """For ModelAdmins whose forms are ServiceModelForms. Thin: no business logic here."""
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form_class = super().get_form(request, obj, change=change, **kwargs)
+        return type(form_class.__name__, (form_class,), {"actor": request.user})
+
+    def save_form(self, request, form, change):
+        return form.result
+
+    def save_model(self, request, obj, form, change):
+        pass  # the service saved it during validation
+
+    def save_related(self, request, form, formsets, change):
+        pass  # the service owns related writes (groups, paths)
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)  # bulk delete would bypass history
+        return actions
+
+
+class LargeTableAdmin(admin.ModelAdmin):
+    """Defaults for changelists that grow with the city."""
+
+    list_per_page = 50
+    show_full_result_count = False
+    show_facets = admin.ShowFacets.NEVER

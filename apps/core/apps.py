@@ -1,0 +1,11 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class CoreConfig(AppConfig):
+    name = "apps.core"
+    label = "core"
+    verbose_name = _("Working calendar")
+
+    def ready(self):
+        from apps.core import celery_context  # noqa: F401  (connects task_prerun)

@@ -1,0 +1,72 @@
+from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin
+from django.utils.translation import gettext_lazy as _
+from simple_history.admin import SimpleHistoryAdmin
+
+from apps.core.admin_forms import LargeTableAdmin, ServiceAdminMixin
+from apps.organization.forms import (
+    AreaForm,
+    DepartmentForm,
+    StaffChangeForm,
+    StaffCreateForm,
+    StaffPasswordForm,
+)
+from apps.organization.models import Area, Department, User
+
+
+class NoDeleteMixin:
+    def has_delete_permission(self, request, obj=None):
+        return False  # deactivate instead: history and references must survive
+
+
+@admin.register(Area)
+class AreaAdmin(ServiceAdminMixin, NoDeleteMixin, SimpleHistoryAdmin, LargeTableAdmin):
+    form = AreaForm
+    list_display = ["name", "code", "kind", "parent"]
+    list_filter = ["kind"]
+    list_select_related = ["parent"]
+    search_fields = ["name", "code"]
+    autocomplete_fields = ["parent"]
+    ordering = ["path"]
+
+
+@admin.register(Department)
+class DepartmentAdmin(ServiceAdminMixin, NoDeleteMixin, SimpleHistoryAdmin, LargeTableAdmin):
+    form = DepartmentForm
+    list_display = ["name", "code", "kind", "parent", "area", "is_active"]
+    list_filter = ["kind", "is_active"]
+    list_select_related = ["parent", "area"]
+    search_fields = ["name", "short_name", "code"]
+    autocomplete_fields = ["parent", "area"]
+    readonly_fields = ["group"]
+    ordering = ["path"]
+
+
+@admin.register(User)
+class StaffAdmin(ServiceAdminMixin, NoDeleteMixin, SimpleHistoryAdmin, UserAdmin, LargeTableAdmin):
+    """Staff accounts. Groups and permissions follow department and role (services), so
+    they are not edited here."""
+
+    form = StaffChangeForm
+    add_form = StaffCreateForm
+    change_password_form = StaffPasswordForm
+    list_display = ["username", "name", "department", "role", "is_active", "last_login"]
+    list_filter = ["role", "is_active"]
+    list_select_related = ["department"]
+    search_fields = ["^username", "name", "department__name"]
+    autocomplete_fields = ["department"]
+    ordering = ["username"]
+    readonly_fields = ["last_login", "date_joined"]
+    fieldsets = [
+        (None, {"fields": ["name", "department", "role", "email", "phone", "is_active"]}),
+        (_("Sign-in"), {"fields": ["last_login", "date_joined"]}),
+        (None, {"fields": ["change_reason"]}),
+    ]
+    add_fieldsets = [
+        (None, {"fields": ["username", "name", "department", "role", "email", "phone", "password1", "password2"]}),
+        (None, {"fields": ["change_reason"]}),
+    ]
+    filter_horizontal = []
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).filter(is_service_account=False)

@@ -1,0 +1,130 @@
+from django import forms
+from django.contrib.auth.forms import AdminPasswordChangeForm
+from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
+
+from apps.core.admin_forms import ServiceModelForm
+from apps.organization import services
+from apps.organization.models import Area, Department, User
+
+
+class AreaForm(ServiceModelForm):
+    class Meta:
+        model = Area
+        fields = ["code", "name", "kind", "parent"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.fields["code"].disabled = True
+
+    def run_service(self, *, actor, reason):
+        data = self.cleaned_data
+        if self.instance.pk:
+            return services.area_update(
+                actor=actor, area=self.instance, name=data["name"], kind=data["kind"], parent=data["parent"], reason=reason
+            )
+        return services.area_create(
+            actor=actor, code=data["code"], name=data["name"], kind=data["kind"], parent=data["parent"], reason=reason
+        )
+
+
+class DepartmentForm(ServiceModelForm):
+    class Meta:
+        model = Department
+        fields = ["code", "name", "short_name", "kind", "parent", "area", "phone", "is_active"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.fields["code"].disabled = True
+        else:
+            self.fields["is_active"].disabled = True
+
+    def run_service(self, *, actor, reason):
+        data = self.cleaned_data
+        fields = {k: data[k] for k in ["name", "short_name", "kind", "parent", "area", "phone"]}
+        if not self.instance.pk:
+            return services.department_create(actor=actor, code=data["code"], reason=reason, **fields)
+        department = services.department_update(actor=actor, department=self.instance, reason=reason, **fields)
+        if data["is_active"] != department.is_active:
+            department = services.department_set_active(
+                actor=actor, department=department, is_active=data["is_active"], reason=reason
+            )
+        return department
+
+
+class StaffCreateForm(ServiceModelForm):
+    password1 = forms.CharField(
+        label=_("Password"),
+        widget=forms.PasswordInput(render_value=False),
+        required=False,
+        strip=False,
+        help_text=_("Leave empty to create the account without a password (it cannot log in until one is set)."),
+    )
+    password2 = forms.CharField(
+        label=_("Password again"), widget=forms.PasswordInput(render_value=False), required=False, strip=False
+    )
+
+    class Meta:
+        model = User
+        fields = ["username", "name", "department", "role", "email", "phone"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["department"].required = True
+        self.fields["role"].required = True
+
+    def clean(self):
+        data = super().clean()
+        if data.get("password1") != data.get("password2"):
+            self.add_error("password2", _("The two passwords differ."))
+        return data
+
+    def run_service(self, *, actor, reason):
+        data = self.cleaned_data
+        return services.staff_create(
+            actor=actor,
+            username=data["username"],
+            name=data["name"],
+            department=data["department"],
+            role=data["role"],
+            password=data.get("password1") or None,
+            email=data["email"],
+            phone=data["phone"],
+            reason=reason,
+        )
+
+
+class StaffChangeForm(ServiceModelForm):
+    class Meta:
+        model = User
+        fields = ["name", "department", "role", "email", "phone", "is_active"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["department"].required = True
+        self.fields["role"].required = True
+
+    def run_service(self, *, actor, reason):
+        data = self.cleaned_data
+        user = services.staff_update(
+            actor=actor, user=self.instance, name=data["name"], email=data["email"], phone=data["phone"], reason=reason
+        )
+        user = services.staff_assign(actor=actor, user=user, department=data["department"], role=data["role"], reason=reason)
+        if data["is_active"] != user.is_active:
+            user = services.staff_set_active(actor=actor, user=user, is_active=data["is_active"], reason=reason)
+        return user
+
+
+class StaffPasswordForm(AdminPasswordChangeForm):
+    """The admin's "set password" form, saved through the service (history + action log)."""
+
+    change_reason = forms.CharField(label=_("Reason for this change"), max_length=1000)
+
+    def save(self, commit=True):
+        request = getattr(HistoricalRecords.context, "request", None)
+        actor = getattr(request, "user", None)
+        return services.staff_set_password(
+            actor=actor, user=self.user, password=self.cleaned_data["password1"], reason=self.cleaned_data["change_reason"]
+        )

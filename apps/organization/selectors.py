@@ -1,0 +1,42 @@
+"""Read queries over the organisation."""
+
+from __future__ import annotations
+
+from django.db.models import QuerySet
+
+from apps.organization.models import Department, User
+
+
+def department_get_by_code(code: str) -> Department | None:
+    return Department.objects.filter(code=code).first()
+
+
+def department_list_active() -> QuerySet[Department]:
+    return Department.objects.filter(is_active=True).select_related("parent", "area")
+
+
+def department_subtree(department: Department) -> QuerySet[Department]:
+    return Department.objects.subtree_of(department)
+
+
+def staff_list(*, department: Department | None = None, role: str | None = None) -> QuerySet[User]:
+    qs = User.objects.filter(is_service_account=False).select_related("department")
+    if department is not None:
+        qs = qs.filter(department=department)
+    if role is not None:
+        qs = qs.filter(role=role)
+    return qs
+
+
+def active_user_ids_for_audience(audience: dict) -> list[int]:
+    """Resolve a notification audience: {"role": r} | {"user_ids": [...]} | {"group": name}."""
+    qs = User.objects.filter(is_active=True, is_service_account=False)
+    if "role" in audience:
+        qs = qs.filter(role=audience["role"])
+    elif "user_ids" in audience:
+        qs = qs.filter(pk__in=audience["user_ids"])
+    elif "group" in audience:
+        qs = qs.filter(groups__name=audience["group"])
+    else:
+        raise ValueError(f"Unknown audience: {audience!r}")
+    return list(qs.values_list("pk", flat=True))

@@ -1,0 +1,125 @@
+#!/usr/bin/env python3
+"""The two commands of README.md, needing nothing but Python 3.11.
+
+    python3 dev.py run     set up, load the demo city, start web + Celery worker + beat
+    python3 dev.py test    set up and run the whole test suite (extra args go to pytest)
+
+Both create ./.venv and install the pinned requirements on first use (again only when a
+requirements file changes). Environment variables (DATABASE_URL, CELERY_BROKER_URL, ...)
+are passed through, so the same commands run against PostgreSQL and Redis.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import signal
+import subprocess
+import sys
+import time
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = Path(os.environ.get("XLX_VENV", ROOT / ".venv"))
+BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
+PY = BIN / "python"
+
+DEMO_LOGINS = [
+    ("operator", "operator / 坐席"),
+    ("dispatcher", "dispatcher / 分办员"),
+    ("dept_staff", "department staff / 承办人 (市住建局)"),
+    ("dept_leader", "department leader / 部门负责人 (市住建局)"),
+    ("city_leader", "city leader / 市领导"),
+    ("visitor", "return-visit agent / 回访员"),
+    ("inspector", "inspector / 督查"),
+    ("sysadmin", "system admin / 系统管理员"),
+    ("auditadmin", "audit admin / 审计管理员"),
+]
+DEMO_PASSWORD = "Demo@12345"
+
+
+def sh(*args, **kwargs) -> None:
+    subprocess.run([str(a) for a in args], cwd=ROOT, check=True, **kwargs)
+
+
+def ensure_venv(requirements: str) -> None:
+    if not PY.exists():
+        print(f"Creating virtual environment in {VENV} ...", flush=True)
+        venv.EnvBuilder(with_pip=True).create(VENV)
+    files = [ROOT / "requirements.txt", ROOT / requirements]
+    digest = hashlib.sha256(b"".join(f.read_bytes() for f in files)).hexdigest()
+    stamp = VENV / f".installed-{requirements}"
+    if stamp.exists() and stamp.read_text() == digest:
+        return
+    print(f"Installing {requirements} ...", flush=True)
+    sh(PY, "-m", "pip", "install", "--disable-pip-version-check", "-q", "-r", ROOT / requirements)
+    stamp.write_text(digest)
+
+
+def manage(*args) -> None:
+    sh(PY, "manage.py", *args)
+
+
+def run() -> int:
+    ensure_venv("requirements.txt")
+    os.environ.setdefault("DEBUG", "1")
+    (ROOT / "var").mkdir(exist_ok=True)
+    manage("migrate", "--no-input")
+    manage("import_holidays")
+    manage("load_demo_city", "--password", DEMO_PASSWORD)
+    host = os.environ.get("XLX_HOST", "127.0.0.1")
+    port = os.environ.get("XLX_PORT", "8000")
+    procs = [
+        subprocess.Popen([str(PY), "manage.py", "runserver", f"{host}:{port}", "--noreload"], cwd=ROOT),
+        subprocess.Popen(
+            [str(BIN / "celery"), "-A", "backoffice", "worker", "-B", "--loglevel=INFO", "--concurrency=2",
+             "--schedule", str(ROOT / "var" / "celerybeat-schedule")],
+            cwd=ROOT,
+        ),
+    ]
+    time.sleep(3)
+    print("\n" + "=" * 72)
+    print(f"  心连心 back office: http://{host}:{port}/admin/")
+    print(f"  Demo logins (password for all: {DEMO_PASSWORD}):")
+    for username, role in DEMO_LOGINS:
+        print(f"    {username:<12} {role}")
+    print("  Web, Celery worker and beat are running. Ctrl-C stops them all.")
+    print("=" * 72 + "\n", flush=True)
+
+    def stop(*_):
+        for p in procs:
+            if p.poll() is None:
+                p.terminate()
+        for p in procs:
+            try:
+                p.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                p.kill()
+
+    signal.signal(signal.SIGTERM, lambda *a: (stop(), sys.exit(0)))
+    try:
+        while all(p.poll() is None for p in procs):
+            time.sleep(1)
+    except KeyboardInterrupt:
+        pass
+    stop()
+    return 0
+
+
+def test(args: list[str]) -> int:
+    ensure_venv("requirements-dev.txt")
+    return subprocess.run([str(PY), "-m", "pytest", *args], cwd=ROOT).returncode
+
+
+def main() -> int:
+    if len(sys.argv) < 2 or sys.argv[1] not in {"run", "test"}:
+        print(__doc__)
+        return 2
+    if sys.argv[1] == "run":
+        return run()
+    return test(sys.argv[2:])
+
+
+if __name__ == "__main__":
+    sys.exit(main())
