@@ -10,7 +10,7 @@ class CalendarYearForm(ServiceModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        if self.instance.pk:
+        if self.instance.pk and "year" in self.fields:
             self.fields["year"].disabled = True
 
     def run_service(self, *, actor, reason):

@@ -1,8 +1,10 @@
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.contrib.auth.models import Group
 from django.contrib.auth.admin import UserAdmin
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
+from apps.organization import services
 from apps.core.admin_forms import LargeTableAdmin, ServiceAdminMixin
 from apps.organization.forms import (
     AreaForm,
@@ -12,6 +14,9 @@ from apps.organization.forms import (
     StaffPasswordForm,
 )
 from apps.organization.models import Area, Department, User
+
+# Groups follow departments and roles (organization.services, roles.py): no hand editing.
+admin.site.unregister(Group)
 
 
 class NoDeleteMixin:
@@ -67,6 +72,13 @@ class StaffAdmin(ServiceAdminMixin, NoDeleteMixin, SimpleHistoryAdmin, UserAdmin
         (None, {"fields": ["change_reason"]}),
     ]
     filter_horizontal = []
+    actions = ["unlock"]
 
     def get_queryset(self, request):
         return super().get_queryset(request).filter(is_service_account=False)
+
+    @admin.action(description=_("Unlock sign-in (after too many failed attempts)"), permissions=["change"])
+    def unlock(self, request, queryset):
+        for user in queryset:
+            services.staff_unlock(actor=request.user, user=user, reason=_("unlocked in the admin"))
+        self.message_user(request, _("Sign-in unlocked for %(n)d account(s).") % {"n": len(queryset)}, messages.SUCCESS)

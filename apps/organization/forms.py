@@ -15,7 +15,7 @@ class AreaForm(ServiceModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        if self.instance.pk:
+        if self.instance.pk and "code" in self.fields:
             self.fields["code"].disabled = True
 
     def run_service(self, *, actor, reason):
@@ -36,9 +36,9 @@ class DepartmentForm(ServiceModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        if self.instance.pk:
+        if self.instance.pk and "code" in self.fields:
             self.fields["code"].disabled = True
-        else:
+        elif "is_active" in self.fields:
             self.fields["is_active"].disabled = True
 
     def run_service(self, *, actor, reason):
@@ -72,8 +72,9 @@ class StaffCreateForm(ServiceModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["department"].required = True
-        self.fields["role"].required = True
+        for name in ("department", "role"):
+            if name in self.fields:
+                self.fields[name].required = True
 
     def clean(self):
         data = super().clean()
@@ -103,8 +104,9 @@ class StaffChangeForm(ServiceModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["department"].required = True
-        self.fields["role"].required = True
+        for name in ("department", "role"):
+            if name in self.fields:
+                self.fields[name].required = True
 
     def run_service(self, *, actor, reason):
         data = self.cleaned_data

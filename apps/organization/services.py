@@ -243,7 +243,10 @@ def staff_create(
     _check_staff(department, role)
     if User.objects.filter(username__iexact=username).exists():
         raise DomainError(_("The user name %(username)s is taken.") % {"username": username})
-    user = User(username=username, name=name, department=department, role=role, email=email, phone=phone)
+    # Every staff member works in the admin, so is_staff is always on; access is decided
+    # by role groups and object-level rules, and switched off by deactivation.
+    user = User(username=username, name=name, department=department, role=role, email=email, phone=phone,
+                is_staff=True)
     if password:
         try:
             validate_password(password, user)
@@ -344,6 +347,17 @@ def staff_set_password(*, actor, user: User, password: str, reason: str) -> User
     _save(user, actor=actor, reason=reason, update_fields=["password"])
     record(actor=actor, action="staff.password_set", target=user, reason=reason)
     return user
+
+
+@transaction.atomic
+def staff_unlock(*, actor, user: User, reason: str) -> int:
+    """Lift a login lockout (django-axes) before its 30 minutes are over."""
+    from axes.utils import reset
+
+    reason = _require_reason(reason)
+    cleared = reset(username=user.get_username())
+    record(actor=actor, action="staff.unlocked", target=user, reason=reason, changes={"attempts_cleared": cleared})
+    return cleared
 
 
 SYSTEM_USERNAME = "system"

@@ -33,9 +33,14 @@ def enqueue(task_name: str, **payload) -> OutboxMessage:
     return message
 
 
-def _send(message: OutboxMessage) -> None:
+def celery_app():
     from backoffice.celery import app
 
+    return app
+
+
+def _send(message: OutboxMessage) -> None:
+    app = celery_app()
     if app.conf.task_always_eager:
         # Development/test mode without a broker: run the consumer in-process.
         app.tasks[message.task_name].apply(kwargs=message.payload, task_id=str(message.id))
