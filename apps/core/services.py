@@ -70,7 +70,9 @@ def calendar_import_library(*, actor, years: list[int] | None = None, reason: st
     import chinese_calendar
 
     covered = sorted({d.year for d in chinese_calendar.holidays})
-    wanted = [y for y in (years or covered) if y in covered]
+    # By default the years deadlines and reports still touch; older ones on request.
+    default = [y for y in covered if y >= dt.date.today().year - 3]
+    wanted = [y for y in (years or default) if y in covered]
     with transaction.atomic():
         for year in wanted:
             for day, name in sorted(chinese_calendar.holidays.items()):
