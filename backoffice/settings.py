@@ -8,6 +8,7 @@ Celery broker under ./var/.
 
 from __future__ import annotations
 
+import os
 from datetime import timedelta
 from pathlib import Path
 
@@ -53,6 +54,8 @@ INSTALLED_APPS = [
     "apps.outbox",
     "apps.organization",
     "apps.notifications",
+    "apps.appeals",
+    "apps.tasks",
 ]
 
 MIDDLEWARE = [
@@ -112,7 +115,8 @@ else:
             },
             # A file, not ":memory:": tests with a real Celery worker thread need the busy
             # timeout, which SQLite's shared-cache in-memory mode ignores.
-            "TEST": {"NAME": str(BASE_DIR / "test_backoffice.sqlite3")},
+            # One file per test process, so two runs side by side do not share it.
+            "TEST": {"NAME": str(VAR_DIR / f"test-{os.getpid()}.sqlite3")},
         }
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -236,6 +240,8 @@ CELERY_BEAT_SCHEDULE = {
     # Publishes outbox rows that could not be published right after their commit
     # (broker down, process killed). Cheap when nothing is pending.
     "outbox-relay": {"task": "outbox.relay_pending", "schedule": float(OUTBOX_RELAY_INTERVAL_SECONDS)},
+    # Marks missed time limits and issues reminders; catches up after downtime.
+    "sla-sweep": {"task": "tasks.sla_sweep", "schedule": 60.0},
 }
 
 # --- Working-day calendar ----------------------------------------------------------------

@@ -115,3 +115,8 @@ def holidays_2026(db, system_actor):
     from apps.core.services import calendar_import_library
 
     calendar_import_library(actor=system_actor, years=[2025, 2026], reason="test calendar")
+
+
+@pytest.fixture
+def catalog(org):
+    return factories.build_catalog(org)

@@ -54,3 +54,27 @@ def make_department(*, code: str, parent: Department | None, area: Area, kind: s
     return services.department_create(
         actor=services.system_actor(), code=code, name=f"部门{code}", kind=kind, parent=parent, area=area, reason="test"
     )
+
+
+def build_catalog(org: dict) -> dict:
+    """A three-level category branch and a city-wide rule pointing at the market bureau."""
+    from apps.appeals import catalog
+
+    actor = services.system_actor()
+    top = catalog.category_save(actor=actor, code="01", name="城市管理", parent=None, reason="test")
+    mid = catalog.category_save(actor=actor, code="0101", name="市容环境", parent=top, reason="test")
+    leaf = catalog.category_save(actor=actor, code="010101", name="占道经营", parent=mid, reason="test")
+    other = catalog.category_save(actor=actor, code="010102", name="违规广告", parent=mid, reason="test")
+    rule = catalog.dispatch_rule_save(actor=actor, category=leaf, area=None, lead_department=org["market"],
+                                      reason="test")
+    return {"top": top, "mid": mid, "leaf": leaf, "other": other, "rule": rule}
+
+
+def make_appeal(*, operator, category, area, priority="P2", phone="13812341234", **kwargs):
+    from apps.appeals.services import appeal_register
+
+    return appeal_register(
+        actor=operator, channel=kwargs.pop("channel", "phone"), appeal_type=kwargs.pop("appeal_type", "complaint"),
+        category=category, area=area, content=kwargs.pop("content", "小区门口有人长期占道经营，影响通行。"),
+        citizen_name=kwargs.pop("citizen_name", "张三"), citizen_phone=phone, priority=priority, **kwargs,
+    )

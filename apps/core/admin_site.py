@@ -34,9 +34,9 @@ class BackofficeAdminSite(admin.AdminSite):
         user = request.user
         role = getattr(user, "role", "")
         links = []
-        for label, url_name in WORKBENCH.get(role, []):
+        for label, url_name, query in WORKBENCH.get(role, []):
             try:
-                links.append({"label": label, "url": reverse(url_name)})
+                links.append({"label": label, "url": reverse(url_name) + query})
             except NoReverseMatch:
                 continue
         unread = user.notifications.filter(read_at__isnull=True).count() if user.is_authenticated else 0

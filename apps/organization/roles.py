@@ -28,6 +28,7 @@ _REFERENCE_READ = [
     "organization.view_area",
 ]
 _OWN_NOTIFICATIONS = ["notifications.view_notification"]
+_CATALOG_READ = ["appeals.view_category", "appeals.view_dispatchrule", "tasks.view_slarule"]
 
 # Read-only access to history of the organisation, for inspectors.
 _HISTORY_READ = [
@@ -36,19 +37,50 @@ _HISTORY_READ = [
     "organization.view_historicaluser",
     "core.view_historicalcalendarday",
     "core.view_historicalcalendaryear",
+    "appeals.view_historicalappeal",
+    "appeals.view_historicalcategory",
+    "appeals.view_historicaldispatchrule",
+    "tasks.view_historicaltask",
+    "tasks.view_historicalslarule",
+    "tasks.view_historicalreminder",
 ]
 
 ROLE_PERMISSIONS: dict[str, list[str]] = {
-    Role.OPERATOR: [*_REFERENCE_READ, *_OWN_NOTIFICATIONS],
-    Role.DISPATCHER: [*_REFERENCE_READ, *_OWN_NOTIFICATIONS],
-    Role.DEPT_STAFF: [*_REFERENCE_READ, *_OWN_NOTIFICATIONS],
-    Role.DEPT_LEADER: [*_REFERENCE_READ, *_OWN_NOTIFICATIONS],
-    Role.CITY_LEADER: [*_REFERENCE_READ, *_OWN_NOTIFICATIONS],
-    Role.VISIT_AGENT: [*_REFERENCE_READ, *_OWN_NOTIFICATIONS],
+    Role.OPERATOR: [
+        *_REFERENCE_READ, *_OWN_NOTIFICATIONS, *_CATALOG_READ,
+        "appeals.add_appeal", "appeals.change_appeal", "appeals.view_appeal", "appeals.view_citizen_contact",
+        "tasks.view_task",
+    ],
+    Role.DISPATCHER: [
+        *_REFERENCE_READ, *_OWN_NOTIFICATIONS, *_CATALOG_READ,
+        "appeals.add_appeal", "appeals.change_appeal", "appeals.view_appeal", "appeals.view_citizen_contact",
+        "appeals.add_dispatchrule", "appeals.change_dispatchrule",
+        "tasks.view_task", "tasks.change_task", "tasks.view_reminder",
+    ],
+    # Department roles: which tasks is decided per object (their department's), in
+    # apps/tasks/permissions.py. They read appeals through their tasks, masked.
+    Role.DEPT_STAFF: [
+        *_REFERENCE_READ, *_OWN_NOTIFICATIONS, "appeals.view_category",
+        "tasks.view_task", "tasks.change_task", "tasks.view_reminder",
+    ],
+    Role.DEPT_LEADER: [
+        *_REFERENCE_READ, *_OWN_NOTIFICATIONS, "appeals.view_category",
+        "tasks.view_task", "tasks.change_task", "tasks.view_reminder",
+    ],
+    Role.CITY_LEADER: [*_REFERENCE_READ, *_OWN_NOTIFICATIONS, "appeals.view_appeal", "tasks.view_task"],
+    Role.VISIT_AGENT: [
+        *_REFERENCE_READ, *_OWN_NOTIFICATIONS, "appeals.view_appeal", "appeals.view_citizen_contact",
+        "tasks.view_task",
+    ],
     Role.INSPECTOR: [
         *_REFERENCE_READ,
         *_OWN_NOTIFICATIONS,
         *_HISTORY_READ,
+        *_CATALOG_READ,
+        "appeals.view_appeal",
+        "appeals.view_citizen_contact",
+        "tasks.view_task",
+        "tasks.view_reminder",
         "organization.view_user",
         "core.view_calendarday",
         "core.view_calendaryear",
@@ -77,6 +109,11 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "core.view_historicalcalendarday",
         "core.view_historicalcalendaryear",
         "outbox.view_outboxmessage",
+        # Reference configuration (DESIGN §3: "categories, rules"), not business data.
+        "appeals.view_category", "appeals.add_category", "appeals.change_category",
+        "appeals.view_dispatchrule", "appeals.add_dispatchrule", "appeals.change_dispatchrule",
+        "appeals.view_historicalcategory", "appeals.view_historicaldispatchrule",
+        "tasks.view_slarule", "tasks.add_slarule", "tasks.change_slarule", "tasks.view_historicalslarule",
         *_OWN_NOTIFICATIONS,
     ],
     Role.AUDIT_ADMIN: [
@@ -87,26 +124,49 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
 }
 
 # Business and audit data the system admin must never read (asserted by tests; later
-# apps add their models here).
-BUSINESS_APPS = {"appeals", "tasks", "authorization", "followups", "supervision", "knowledge", "reports"}
+# apps add their models here). Reference configuration (categories, rules) is not listed.
+BUSINESS_MODELS = {"appeals.appeal", "appeals.historicalappeal", "tasks.task", "tasks.historicaltask",
+                   "tasks.reminder", "tasks.historicalreminder"}
+BUSINESS_APPS = {"authorization", "followups", "supervision", "knowledge", "reports"}
 AUDIT_APPS = {"audit"}
 
 # What each role sees first after logging in: shortcuts on the admin index, in order.
-# (label, admin URL name). Later apps add their workbenches here.
+# (label, admin URL name, query string). Later apps add their workbenches here.
 WORKBENCH: dict[str, list[tuple]] = {
-    Role.OPERATOR: [],
-    Role.DISPATCHER: [],
-    Role.DEPT_STAFF: [],
-    Role.DEPT_LEADER: [],
-    Role.CITY_LEADER: [],
-    Role.VISIT_AGENT: [],
-    Role.INSPECTOR: [(_("action log"), "admin:audit_auditevent_changelist")],
-    Role.SYSTEM_ADMIN: [
-        (_("departments"), "admin:organization_department_changelist"),
-        (_("staff"), "admin:organization_user_changelist"),
-        (_("working calendar"), "admin:core_calendaryear_changelist"),
+    Role.OPERATOR: [
+        (_("record an appeal"), "admin:appeals_appeal_add", ""),
+        (_("appeals received today, not yet concluded"), "admin:appeals_appeal_changelist", "?status__exact=received"),
     ],
-    Role.AUDIT_ADMIN: [(_("action log"), "admin:audit_auditevent_changelist")],
+    Role.DISPATCHER: [
+        (_("to dispatch"), "admin:appeals_appeal_changelist", "?status__exact=received"),
+        (_("return requests"), "admin:tasks_task_changelist", "?status__exact=return_requested"),
+        (_("replies to review"), "admin:tasks_task_changelist", "?status__exact=replied"),
+        (_("dispatch catalogue"), "admin:appeals_dispatchrule_changelist", ""),
+    ],
+    Role.DEPT_STAFF: [
+        (_("my department's open work orders"), "admin:tasks_task_changelist", ""),
+    ],
+    Role.DEPT_LEADER: [
+        (_("my department's open work orders"), "admin:tasks_task_changelist", ""),
+    ],
+    Role.CITY_LEADER: [
+        (_("major emergencies (P0)"), "admin:appeals_appeal_changelist", "?priority__exact=P0"),
+    ],
+    Role.VISIT_AGENT: [
+        (_("appeals with accepted replies"), "admin:appeals_appeal_changelist", "?status__exact=reviewed"),
+    ],
+    Role.INSPECTOR: [
+        (_("action log"), "admin:audit_auditevent_changelist", ""),
+        (_("overdue work orders"), "admin:tasks_task_changelist", "?light=red"),
+    ],
+    Role.SYSTEM_ADMIN: [
+        (_("departments"), "admin:organization_department_changelist", ""),
+        (_("staff"), "admin:organization_user_changelist", ""),
+        (_("categories"), "admin:appeals_category_changelist", ""),
+        (_("time-limit rules"), "admin:tasks_slarule_changelist", ""),
+        (_("working calendar"), "admin:core_calendaryear_changelist", ""),
+    ],
+    Role.AUDIT_ADMIN: [(_("action log"), "admin:audit_auditevent_changelist", "")],
 }
 
 

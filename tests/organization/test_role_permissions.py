@@ -58,10 +58,14 @@ def test_the_inspector_holds_no_add_change_or_delete_permission_at_all(inspector
 
 
 def test_the_system_admin_holds_nothing_on_business_or_audit_data(system_admin):
-    from apps.organization.roles import AUDIT_APPS, BUSINESS_APPS
+    from apps.organization.roles import AUDIT_APPS, BUSINESS_APPS, BUSINESS_MODELS
 
-    apps_touched = {p.split(".", 1)[0] for p in system_admin.get_all_permissions()}
+    perms = system_admin.get_all_permissions()
+    apps_touched = {p.split(".", 1)[0] for p in perms}
     assert not apps_touched & (BUSINESS_APPS | AUDIT_APPS)
+    models_touched = {f"{p.split('.')[0]}.{p.split('.')[1].split('_', 1)[1]}" for p in perms}
+    assert not models_touched & BUSINESS_MODELS
+    assert "appeals.view_citizen_contact" not in perms
 
 
 def test_the_audit_admin_holds_nothing_but_the_action_log_and_own_inbox(audit_admin):

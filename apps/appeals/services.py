@@ -1,0 +1,212 @@
+"""Intake: record an appeal and conclude it (answer, reject, merge). Dispatch lives in
+apps.tasks.services (it creates the work orders)."""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from apps.appeals.models import Appeal, Category, TrackingCounter
+from apps.appeals.privacy import mask_phone
+from apps.audit.services import record
+from apps.core.exceptions import DomainError, NotPermitted, StaleObject
+from apps.core.history import set_history_context
+from apps.notifications import services as notifications
+from apps.organization.models import Area, User
+
+
+def _reason(text: str, message: str | None = None) -> str:
+    text = (text or "").strip()
+    if not text:
+        raise DomainError(message or _("A reason is required."))
+    return text
+
+
+def _next_tracking_number(now) -> str:
+    """20261126-000123: gap-free per day. The counter row is locked until commit, so two
+    operators never get the same number."""
+    day = timezone.localdate(now)
+    counter, _created = TrackingCounter.objects.select_for_update().get_or_create(day=day)
+    counter.value += 1
+    counter.save(update_fields=["value"])
+    return f"{day:%Y%m%d}-{counter.value:06d}"
+
+
+def _lock(appeal: Appeal, expected_version: int | None) -> Appeal:
+    locked = Appeal.objects.select_for_update().get(pk=appeal.pk)
+    if expected_version is not None and locked.version != expected_version:
+        raise StaleObject(_("Someone else changed appeal %(number)s after you opened it. Reload and try again.")
+                          % {"number": locked.tracking_number})
+    return locked
+
+
+def _save(appeal: Appeal, *, actor, reason: str, fields: list[str] | None = None) -> None:
+    appeal.version += 1
+    set_history_context(appeal, actor=actor, reason=reason)
+    if fields is None:
+        appeal.save()
+    else:
+        appeal.save(update_fields=[*fields, "version", "updated_at"])
+
+
+def ensure_operator(actor: User) -> None:
+    if actor.role not in {User.Role.OPERATOR, User.Role.DISPATCHER}:
+        raise NotPermitted(_("Only centre operators and dispatchers handle intake."))
+
+
+@transaction.atomic
+def appeal_register(
+    *,
+    actor: User,
+    channel: str,
+    appeal_type: str,
+    category: Category,
+    area: Area,
+    content: str,
+    address: str = "",
+    citizen_name: str = "",
+    citizen_phone: str = "",
+    is_anonymous: bool = False,
+    is_confidential: bool = False,
+    priority: str = Appeal.Priority.P2,
+    received_at=None,
+) -> Appeal:
+    """Record an appeal as received. P0 appeals alert the city leaders at once."""
+    ensure_operator(actor)
+    if not category.is_leaf or not category.is_active:
+        raise DomainError(_("Choose an active category at the lowest level (e.g. 城市管理 › 市容环境 › 占道经营)."))
+    if not (content or "").strip():
+        raise DomainError(_("Describe the appeal."))
+    if is_anonymous:
+        citizen_name = ""
+    now = timezone.now()
+    appeal = Appeal(
+        tracking_number=_next_tracking_number(now), channel=channel, appeal_type=appeal_type, category=category,
+        area=area, address=address, content=content.strip(), citizen_name=citizen_name, citizen_phone=citizen_phone,
+        is_anonymous=is_anonymous, is_confidential=is_confidential, priority=priority,
+        received_at=received_at or now, received_by=actor,
+    )
+    appeal.full_clean()
+    set_history_context(appeal, actor=actor, reason=_("appeal received"))
+    appeal.save()
+    record(actor=actor, action="appeal.received", target=appeal, reason="", changes={
+        "channel": channel, "appeal_type": appeal_type, "category": category.code, "area": area.code,
+        "priority": priority, "phone": mask_phone(citizen_phone),
+    })
+    if priority == Appeal.Priority.P0:
+        _notify_p0(appeal)
+    return appeal
+
+
+def _notify_p0(appeal: Appeal) -> None:
+    notifications.notify_role(
+        role=User.Role.CITY_LEADER,
+        title=_("Major emergency: appeal %(number)s") % {"number": appeal.tracking_number},
+        body=_("%(category)s, %(area)s. Received %(time)s.") % {
+            "category": appeal.category, "area": appeal.area,
+            "time": timezone.localtime(appeal.received_at).strftime("%Y-%m-%d %H:%M")},
+        link=f"/admin/appeals/appeal/{appeal.pk}/change/",
+    )
+
+
+@transaction.atomic
+def appeal_answer_directly(*, actor: User, appeal: Appeal, answer: str, expected_version: int | None = None) -> Appeal:
+    """Close a consultation at intake with an answer from the knowledge base (直接答复)."""
+    ensure_operator(actor)
+    answer = _reason(answer, _("Write the answer given to the citizen."))
+    appeal = _lock(appeal, expected_version)
+    appeal.move_to(Appeal.Status.ANSWERED)
+    appeal.answer, appeal.concluded_at, appeal.concluded_by = answer, timezone.now(), actor
+    _save(appeal, actor=actor, reason=_("answered directly"),
+          fields=["status", "answer", "concluded_at", "concluded_by"])
+    record(actor=actor, action="appeal.answered", target=appeal, changes={"status": ["received", "answered"]})
+    return appeal
+
+
+@transaction.atomic
+def appeal_reject(*, actor: User, appeal: Appeal, route: str, reason: str,
+                  expected_version: int | None = None) -> Appeal:
+    """Not accepted: out of scope. The lawful route told to the citizen is recorded."""
+    ensure_operator(actor)
+    if route not in Appeal.RejectRoute.values:
+        raise DomainError(_("Choose the lawful route the citizen was told about."))
+    reason = _reason(reason)
+    appeal = _lock(appeal, expected_version)
+    appeal.move_to(Appeal.Status.REJECTED)
+    appeal.reject_route, appeal.reject_reason = route, reason
+    appeal.concluded_at, appeal.concluded_by = timezone.now(), actor
+    _save(appeal, actor=actor, reason=reason,
+          fields=["status", "reject_route", "reject_reason", "concluded_at", "concluded_by"])
+    record(actor=actor, action="appeal.rejected", target=appeal, reason=reason,
+           changes={"status": ["received", "rejected"], "route": route})
+    return appeal
+
+
+@transaction.atomic
+def appeal_merge(*, actor: User, appeal: Appeal, into: Appeal, reason: str,
+                 expected_version: int | None = None) -> Appeal:
+    """并单: the appeal is about the same issue as an earlier one and follows it."""
+    ensure_operator(actor)
+    reason = _reason(reason)
+    if into.pk == appeal.pk:
+        raise DomainError(_("An appeal cannot be merged into itself."))
+    target = Appeal.objects.select_for_update().get(pk=into.pk)
+    if target.status in {Appeal.Status.MERGED, Appeal.Status.REJECTED}:
+        raise DomainError(_("Appeal %(number)s is itself merged or not accepted; merge into the appeal it follows.")
+                          % {"number": target.tracking_number})
+    appeal = _lock(appeal, expected_version)
+    appeal.move_to(Appeal.Status.MERGED)
+    appeal.merged_into = target
+    appeal.concluded_at, appeal.concluded_by = timezone.now(), actor
+    _save(appeal, actor=actor, reason=reason, fields=["status", "merged_into", "concluded_at", "concluded_by"])
+    record(actor=actor, action="appeal.merged", target=appeal, reason=reason,
+           changes={"status": ["received", "merged"], "merged_into": target.tracking_number})
+    return appeal
+
+
+@transaction.atomic
+def appeal_reveal_contact(*, actor: User, appeal: Appeal, reason: str) -> dict:
+    """Show a citizen's full name and phone to someone entitled, with a logged reason.
+
+    Departments may reveal the contact of their own task's appeal to call the citizen,
+    except for confidential appeals, whose identity never reaches the departments.
+    """
+    from apps.tasks import permissions as task_permissions
+
+    reason = _reason(reason, _("Say why you need the citizen's contact details."))
+    allowed = actor.has_perm("appeals.view_citizen_contact")
+    if not allowed and actor.role in {User.Role.DEPT_STAFF, User.Role.DEPT_LEADER}:
+        if appeal.is_confidential:
+            raise NotPermitted(_("This appeal is confidential: the centre contacts the citizen for you."))
+        allowed = task_permissions.department_handles_appeal(actor, appeal)
+    if not allowed:
+        raise NotPermitted(_("You may not see this citizen's contact details."))
+    record(actor=actor, action="appeal.contact_revealed", target=appeal, reason=reason)
+    return {"name": appeal.citizen_name, "phone": appeal.citizen_phone}
+
+
+@transaction.atomic
+def appeal_mark_reviewed(*, actor: User, appeal: Appeal, reason: str) -> Appeal:
+    """All work orders of a dispatched appeal are accepted: ready for the return visit."""
+    appeal = _lock(appeal, None)
+    if appeal.status == Appeal.Status.REVIEWED:
+        return appeal
+    appeal.move_to(Appeal.Status.REVIEWED)
+    _save(appeal, actor=actor, reason=reason, fields=["status"])
+    record(actor=actor, action="appeal.reviewed", target=appeal, reason=reason,
+           changes={"status": ["dispatched", "reviewed"]})
+    return appeal
+
+
+@transaction.atomic
+def appeal_mark_dispatched(*, actor: User, appeal: Appeal, reason: str, expected_version: int | None = None) -> Appeal:
+    """Called by the dispatch service once the work orders exist."""
+    appeal = _lock(appeal, expected_version)
+    old = appeal.status
+    if old != Appeal.Status.DISPATCHED:
+        appeal.move_to(Appeal.Status.DISPATCHED)
+        if old == Appeal.Status.RECEIVED:
+            appeal.concluded_at, appeal.concluded_by = timezone.now(), actor
+        _save(appeal, actor=actor, reason=reason, fields=["status", "concluded_at", "concluded_by"])
+    return appeal

@@ -1,0 +1,351 @@
+"""The work-order life cycle (DESIGN §4): dispatch, sign, return, contact, reply, review.
+
+Each transition: lock the row, check the actor and the state (and the version the user
+saw), write with history and one action-log entry, queue notifications via the outbox.
+"""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from guardian.shortcuts import assign_perm
+
+from apps.appeals import services as appeal_services
+from apps.appeals.models import Appeal
+from apps.audit.services import record
+from apps.core import working_calendar
+from apps.core.exceptions import DomainError, StaleObject
+from apps.core.history import set_history_context
+from apps.notifications import services as notifications
+from apps.organization.models import Department, User
+from apps.tasks import permissions, sla
+from apps.tasks.models import Reminder, Task
+
+RETURN_WINDOW_WORKING_DAYS = 2
+
+
+def _text(value: str, message: str) -> str:
+    value = (value or "").strip()
+    if not value:
+        raise DomainError(message)
+    return value
+
+
+def _lock(task: Task, expected_version: int | None) -> Task:
+    locked = Task.objects.select_for_update().select_related("appeal", "department").get(pk=task.pk)
+    if expected_version is not None and locked.version != expected_version:
+        raise StaleObject(_("Someone else changed this work order after you opened it. Reload and try again."))
+    return locked
+
+
+def _reminded(task: Task) -> set[str]:
+    return set(task.reminders.values_list("kind", flat=True)) if task.pk else set()
+
+
+def _save(task: Task, *, actor, reason: str) -> None:
+    sla.refresh_deadlines(task, reminded_kinds=_reminded(task))
+    task.version += 1
+    set_history_context(task, actor=actor, reason=reason)
+    task.save()
+
+
+def _notify_department(department: Department, title: str, body: str, task: Task) -> None:
+    notifications.notify_group(group_name=department.group.name, title=title, body=body,
+                               link=f"/admin/tasks/task/{task.pk}/change/")
+
+
+# --- Dispatch ------------------------------------------------------------------------------
+
+
+def _create_task(*, actor, appeal: Appeal, department: Department, role: str, note: str, now) -> Task:
+    limits = sla.rule_for(priority=appeal.priority, appeal_type=appeal.appeal_type, category=appeal.category)
+    sign_due, contact_due, resolve_due = sla.due_times(now, limits)
+    task = Task(
+        appeal=appeal, department=department, role=role, dispatched_at=now, dispatched_by=actor,
+        dispatch_note=note, sign_due_at=sign_due, contact_due_at=contact_due, resolve_due_at=resolve_due,
+    )
+    sla.refresh_deadlines(task, reminded_kinds=set())
+    set_history_context(task, actor=actor, reason=note or _("dispatched"))
+    task.save()
+    record(actor=actor, action="task.dispatched", target=task, reason=note, changes={
+        "department": department.code, "role": role, "sign_due_at": sign_due, "contact_due_at": contact_due,
+        "resolve_due_at": resolve_due,
+    })
+    _notify_department(department, _("New work order %(number)s") % {"number": appeal.tracking_number},
+                       _("Sign for it by %(due)s.") % {"due": timezone.localtime(sign_due).strftime("%Y-%m-%d %H:%M")},
+                       task)
+    return task
+
+
+def _share_lead_with_co(lead: Task, co_departments: list[Department]) -> None:
+    """Co-handling departments may read the lead task (guardian grant to their group)."""
+    for dept in co_departments:
+        assign_perm("tasks.view_task", dept.group, lead)
+
+
+@transaction.atomic
+def appeal_dispatch(
+    *,
+    actor: User,
+    appeal: Appeal,
+    lead: Department,
+    co: list[Department] | None = None,
+    override_reason: str = "",
+    expected_version: int | None = None,
+) -> Task:
+    """Dispatch an appeal: one lead work order and optional co-handling ones.
+
+    The dispatch catalogue suggests the departments; choosing others needs a reason.
+    """
+    from apps.appeals.selectors import dispatch_suggestion
+
+    permissions.ensure_dispatcher(actor)
+    co = [d for d in (co or []) if d.pk != lead.pk]
+    if not lead.is_active or any(not d.is_active for d in co):
+        raise DomainError(_("Deactivated departments cannot receive work orders."))
+    suggestion = dispatch_suggestion(category=appeal.category, area=appeal.area)
+    follows_rule = suggestion.lead is not None and suggestion.lead.pk == lead.pk and \
+        {d.pk for d in suggestion.co} == {d.pk for d in co}
+    override_reason = (override_reason or "").strip()
+    if not follows_rule and not override_reason:
+        raise DomainError(_("These departments differ from the dispatch catalogue (%(lead)s); give a reason.")
+                          % {"lead": suggestion.lead or "-"})
+    appeal = appeal_services.appeal_mark_dispatched(actor=actor, appeal=appeal, reason=_("dispatched"),
+                                                    expected_version=expected_version)
+    now = timezone.now()
+    note = override_reason or (_("by dispatch rule: %(rule)s") % {"rule": suggestion.explanation})
+    lead_task = _create_task(actor=actor, appeal=appeal, department=lead, role=Task.Role.LEAD, note=note, now=now)
+    for dept in co:
+        _create_task(actor=actor, appeal=appeal, department=dept, role=Task.Role.CO, note=note, now=now)
+    _share_lead_with_co(lead_task, co)
+    record(actor=actor, action="appeal.dispatched", target=appeal, reason=override_reason, changes={
+        "lead": lead.code, "co": [d.code for d in co], "follows_rule": follows_rule,
+        "suggested": suggestion.lead.code if suggestion.lead else None,
+    })
+    return lead_task
+
+
+# --- Department steps ------------------------------------------------------------------------
+
+
+@transaction.atomic
+def task_sign(*, actor: User, task: Task, expected_version: int | None = None) -> Task:
+    """签收: department staff take the work order. Only from PENDING_SIGN."""
+    task = _lock(task, expected_version)
+    permissions.ensure_can_work_on(actor, task)
+    old = task.status
+    task.move_to(Task.Status.IN_PROGRESS)
+    task.signed_at, task.signed_by = timezone.now(), actor
+    _save(task, actor=actor, reason=_("signed for"))
+    record(actor=actor, action="task.signed", target=task, changes={"status": [old, task.status]})
+    return task
+
+
+@transaction.atomic
+def task_request_return(*, actor: User, task: Task, reason: str, expected_version: int | None = None) -> Task:
+    """退单: the department says the work order is not theirs, within 2 working days of dispatch."""
+    reason = _text(reason, _("Give the reason and the legal basis for returning the work order."))
+    task = _lock(task, expected_version)
+    permissions.ensure_can_work_on(actor, task)
+    deadline = working_calendar.add_working_days(task.dispatched_at, RETURN_WINDOW_WORKING_DAYS)
+    if timezone.now() > deadline:
+        raise DomainError(_("Returns must be requested within 2 working days of dispatch (by %(deadline)s); "
+                            "ask the centre to reassign instead.")
+                          % {"deadline": timezone.localtime(deadline).strftime("%Y-%m-%d %H:%M")})
+    old = task.status
+    task.move_to(Task.Status.RETURN_REQUESTED)
+    task.return_reason, task.return_requested_at, task.return_requested_by = reason, timezone.now(), actor
+    task.return_decided_at = task.return_decided_by = None
+    task.return_decision_comment = ""
+    _save(task, actor=actor, reason=reason)
+    record(actor=actor, action="task.return_requested", target=task, reason=reason,
+           changes={"status": [old, task.status]})
+    return task
+
+
+@transaction.atomic
+def task_decide_return(
+    *,
+    actor: User,
+    task: Task,
+    approve: bool,
+    comment: str,
+    reassign_to: Department | None = None,
+    expected_version: int | None = None,
+) -> Task:
+    """The dispatcher approves a return and reassigns (改派: a new work order), or rejects it
+    and the task goes back to the department (强制派单). Returns the task now responsible."""
+    permissions.ensure_dispatcher(actor)
+    comment = _text(comment, _("A decision needs a comment."))
+    task = _lock(task, expected_version)
+    if task.status != Task.Status.RETURN_REQUESTED:
+        raise DomainError(_("This work order has no pending return request."))
+    now = timezone.now()
+    task.return_decided_at, task.return_decided_by, task.return_decision_comment = now, actor, comment
+    if not approve:
+        back_to = Task.Status.IN_PROGRESS if task.signed_at else Task.Status.PENDING_SIGN
+        task.move_to(back_to)
+        _save(task, actor=actor, reason=comment)
+        record(actor=actor, action="task.return_rejected", target=task, reason=comment,
+               changes={"status": [Task.Status.RETURN_REQUESTED, back_to]})
+        _notify_department(task.department, _("Return refused: %(number)s") % {"number": task.appeal.tracking_number},
+                           comment, task)
+        return task
+    if reassign_to is None:
+        raise DomainError(_("Choose the department that takes the work order instead."))
+    if reassign_to.pk == task.department_id:
+        raise DomainError(_("Reassign to another department than the one returning it."))
+    task.move_to(Task.Status.RETURNED)
+    task.closed_at = now
+    _save(task, actor=actor, reason=comment)
+    record(actor=actor, action="task.return_approved", target=task, reason=comment,
+           changes={"status": [Task.Status.RETURN_REQUESTED, Task.Status.RETURNED], "reassigned_to": reassign_to.code})
+    new_task = _create_task(actor=actor, appeal=task.appeal, department=reassign_to, role=task.role,
+                            note=_("reassigned after return: %(comment)s") % {"comment": comment}, now=now)
+    task.replaced_by = new_task
+    task.save(update_fields=["replaced_by"])  # same transaction; the history row above has the decision
+    return new_task
+
+
+@transaction.atomic
+def task_record_contact(*, actor: User, task: Task, contacted_at, method: str, note: str,
+                        expected_version: int | None = None) -> Task:
+    """响应: the department contacted the citizen (time and means recorded)."""
+    note = _text(note, _("Note what was said or agreed with the citizen."))
+    if method not in Task.ContactMethod.values:
+        raise DomainError(_("Choose how the citizen was contacted."))
+    task = _lock(task, expected_version)
+    permissions.ensure_can_work_on(actor, task)
+    if task.status != Task.Status.IN_PROGRESS:
+        raise DomainError(_("Sign for the work order before recording contact."))
+    now = timezone.now()
+    contacted_at = contacted_at or now
+    if contacted_at > now or contacted_at < task.dispatched_at:
+        raise DomainError(_("The contact time must be between dispatch and now."))
+    task.contacted_at, task.contact_method, task.contact_note, task.contacted_by = contacted_at, method, note, actor
+    _save(task, actor=actor, reason=_("citizen contacted"))
+    record(actor=actor, action="task.contacted", target=task, changes={"method": method, "contacted_at": contacted_at})
+    return task
+
+
+_NEEDS_BASIS = {Task.Result.PARTLY, Task.Result.EXPLAINED, Task.Result.NOT_RESOLVABLE}
+
+
+@transaction.atomic
+def task_reply(*, actor: User, task: Task, result: str, reply_text: str, policy_basis: str = "",
+               expected_version: int | None = None) -> Task:
+    """办结回复: the department reports the result; the centre reviews it next."""
+    if result not in Task.Result.values:
+        raise DomainError(_("Choose the result."))
+    reply_text = _text(reply_text, _("Write the reply to the citizen."))
+    policy_basis = (policy_basis or "").strip()
+    if result in _NEEDS_BASIS and not policy_basis:
+        raise DomainError(_("Cite the policy or legal basis when the matter is not fully resolved."))
+    task = _lock(task, expected_version)
+    permissions.ensure_can_work_on(actor, task)
+    old = task.status
+    task.move_to(Task.Status.REPLIED)
+    if task.contacted_at is None and not task.appeal.is_anonymous:
+        raise DomainError(_("Record the contact with the citizen before replying."))
+    task.result, task.reply_text, task.policy_basis = result, reply_text, policy_basis
+    task.replied_at, task.replied_by = timezone.now(), actor
+    _save(task, actor=actor, reason=_("replied"))
+    record(actor=actor, action="task.replied", target=task, changes={"status": [old, task.status], "result": result})
+    return task
+
+
+@transaction.atomic
+def task_review(*, actor: User, task: Task, accept: bool, comment: str = "",
+                expected_version: int | None = None) -> Task:
+    """审核: the centre accepts the reply, or sends it back with a reason."""
+    permissions.ensure_dispatcher(actor)
+    task = _lock(task, expected_version)
+    if task.status != Task.Status.REPLIED:
+        raise DomainError(_("Only replied work orders are reviewed."))
+    now = timezone.now()
+    task.reviewed_at, task.reviewed_by = now, actor
+    if not accept:
+        comment = _text(comment, _("Say what is missing from the reply."))
+        task.move_to(Task.Status.IN_PROGRESS)
+        task.review_comment = comment
+        task.sent_back_count += 1
+        _save(task, actor=actor, reason=comment)
+        record(actor=actor, action="task.reply_sent_back", target=task, reason=comment,
+               changes={"status": [Task.Status.REPLIED, Task.Status.IN_PROGRESS]})
+        _notify_department(task.department, _("Reply sent back: %(number)s") % {"number": task.appeal.tracking_number},
+                           comment, task)
+        return task
+    task.move_to(Task.Status.DONE)
+    task.review_comment = comment
+    task.closed_at = now
+    _save(task, actor=actor, reason=comment or _("reply accepted"))
+    record(actor=actor, action="task.reply_accepted", target=task, reason=comment,
+           changes={"status": [Task.Status.REPLIED, Task.Status.DONE]})
+    live = Task.objects.filter(appeal=task.appeal).exclude(status=Task.Status.RETURNED)
+    if not live.exclude(status=Task.Status.DONE).exists():
+        appeal_services.appeal_mark_reviewed(actor=actor, appeal=task.appeal, reason=_("all replies accepted"))
+    return task
+
+
+# --- The SLA sweep -----------------------------------------------------------------------------
+
+
+def sla_sweep(*, actor: User, now=None, batch_size: int = 500) -> dict:
+    """Mark missed limits and issue reminders (催办) the working day after a miss.
+
+    Reads only tasks whose sweep time has come (indexed), in batches, each batch in its
+    own transaction with SKIP LOCKED so a user's write is never blocked. Idempotent: a
+    miss is marked once (its timestamp is set once), a reminder is unique per task and
+    limit, and the sweep time moves past what was done. Catches up after downtime because
+    it works from stored due times, not from timers.
+    """
+    now = now or timezone.now()
+    marked = reminders = 0
+    last_id = 0
+    while True:
+        with transaction.atomic():
+            batch = list(
+                Task.objects.select_for_update(skip_locked=True, of=("self",))
+                .select_related("appeal", "department__group")
+                .filter(sweep_due_at__lte=now, id__gt=last_id)
+                .order_by("id")[:batch_size]
+            )
+            if not batch:
+                break
+            for task in batch:
+                m, r = _sweep_one(task, actor=actor, now=now)
+                marked += m
+                reminders += r
+            last_id = batch[-1].id
+    return {"marked": marked, "reminders": reminders}
+
+
+def _sweep_one(task: Task, *, actor: User, now) -> tuple[int, int]:
+    marked = reminders = 0
+    reminded = _reminded(task)
+    running = sla.running_deadlines(task)
+    for kind, due in running.items():
+        field = sla.OVERDUE_FIELD[kind]
+        if due <= now and getattr(task, field) is None:
+            setattr(task, field, due)
+            marked += 1
+            record(actor=actor, action="task.limit_missed", target=task, changes={"limit": kind, "due_at": due})
+        if getattr(task, field) is not None and kind not in reminded and sla.reminder_time(due) <= now:
+            reminder = Reminder(task=task, kind=kind, due_at=due, issued_at=now, department=task.department)
+            set_history_context(reminder, actor=actor, reason=_("reminder issued by the time-limit sweep"))
+            reminder.save()
+            reminded.add(kind)
+            reminders += 1
+            record(actor=actor, action="task.reminded", target=task, changes={"limit": kind, "due_at": due})
+            _notify_department(
+                task.department,
+                _("Reminder (催办): %(number)s") % {"number": task.appeal.tracking_number},
+                _("The %(limit)s of %(due)s was missed.") % {
+                    "limit": Reminder.Kind(kind).label, "due": timezone.localtime(due).strftime("%Y-%m-%d %H:%M")},
+                task,
+            )
+    sla.refresh_deadlines(task, reminded_kinds=reminded)
+    set_history_context(task, actor=actor, reason=_("time-limit sweep"))
+    task.save()
+    return marked, reminders
