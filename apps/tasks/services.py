@@ -349,3 +349,37 @@ def _sweep_one(task: Task, *, actor: User, now) -> tuple[int, int]:
     set_history_context(task, actor=actor, reason=_("time-limit sweep"))
     task.save()
     return marked, reminders
+
+
+# --- The time-limit rule table ---------------------------------------------------------------
+
+
+@transaction.atomic
+def sla_rule_save(*, actor: User, priority: str, appeal_type: str, category, limits: dict, is_active: bool,
+                  reason: str, instance=None):
+    """Create or change a time-limit rule. `limits` = {sign|contact|resolve: (amount, unit)}.
+    Applies to work orders dispatched afterwards; running ones keep their due times."""
+    from apps.tasks.models import SlaRule
+
+    reason = _text(reason, _("A reason is required."))
+    rule = instance or SlaRule()
+    before = {"priority": rule.priority, "appeal_type": rule.appeal_type, "category": rule.category_id,
+              "sign": [rule.sign_amount, rule.sign_unit], "contact": [rule.contact_amount, rule.contact_unit],
+              "resolve": [rule.resolve_amount, rule.resolve_unit], "is_active": rule.is_active} if rule.pk else {}
+    clash = SlaRule.objects.filter(priority=priority, appeal_type=appeal_type, category=category, is_active=True)
+    if is_active and clash.exclude(pk=rule.pk).exists():
+        raise DomainError(_("An active rule with the same priority, type and category exists; change that one."))
+    rule.priority, rule.appeal_type, rule.category, rule.is_active = priority, appeal_type, category, is_active
+    for kind in ("sign", "contact", "resolve"):
+        amount, unit = limits[kind]
+        if amount <= 0:
+            raise DomainError(_("Every limit must be longer than zero."))
+        setattr(rule, f"{kind}_amount", amount)
+        setattr(rule, f"{kind}_unit", unit)
+    rule.full_clean()
+    set_history_context(rule, actor=actor, reason=reason)
+    rule.save()
+    after = {"priority": priority, "appeal_type": appeal_type, "category": rule.category_id,
+             **{k: list(v) for k, v in limits.items()}, "is_active": is_active}
+    record(actor=actor, action="sla_rule.saved", target=rule, reason=reason, changes={"before": before, "after": after})
+    return rule

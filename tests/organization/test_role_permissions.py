@@ -42,6 +42,20 @@ MATRIX = [
     ("notifications.add_notification", []),
     ("notifications.change_notification", []),
     ("notifications.delete_notification", []),
+    ("appeals.add_appeal", [R.OPERATOR, R.DISPATCHER]),
+    ("appeals.view_appeal", [R.OPERATOR, R.DISPATCHER, R.CITY_LEADER, R.VISIT_AGENT, R.INSPECTOR]),
+    ("appeals.delete_appeal", []),
+    ("appeals.view_citizen_contact", [R.OPERATOR, R.DISPATCHER, R.VISIT_AGENT, R.INSPECTOR]),
+    ("appeals.change_category", [R.SYSTEM_ADMIN]),
+    ("appeals.change_dispatchrule", [R.DISPATCHER, R.SYSTEM_ADMIN]),
+    ("tasks.view_task", [R.OPERATOR, R.DISPATCHER, R.DEPT_STAFF, R.DEPT_LEADER, R.CITY_LEADER, R.VISIT_AGENT,
+                         R.INSPECTOR]),
+    ("tasks.change_task", [R.DISPATCHER, R.DEPT_STAFF, R.DEPT_LEADER]),
+    ("tasks.add_task", []),
+    ("tasks.delete_task", []),
+    ("tasks.change_slarule", [R.SYSTEM_ADMIN]),
+    ("tasks.view_reminder", [R.DISPATCHER, R.DEPT_STAFF, R.DEPT_LEADER, R.INSPECTOR]),
+    ("tasks.change_reminder", []),
 ]
 
 

@@ -1,0 +1,124 @@
+"""Per-object actions in the admin: a button on the change page, a small form, one service call.
+
+Status changes happen only here (and in changelist actions), never by editing fields.
+Each action form carries the version the user saw, so a stale submission is refused.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from django import forms
+from django.contrib import messages
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.translation import gettext_lazy as _
+
+from apps.core.exceptions import DomainError, NotFoundForActor, NotPermitted
+
+
+class ActionForm(forms.Form):
+    version = forms.IntegerField(widget=forms.HiddenInput)
+
+    def __init__(self, *args, obj=None, user=None, **kwargs):
+        self.obj, self.user = obj, user
+        super().__init__(*args, **kwargs)
+        if obj is not None and not self.is_bound:
+            self.fields["version"].initial = getattr(obj, "version", 0)
+
+
+@dataclass(frozen=True)
+class ObjectAction:
+    name: str
+    label: Any
+    form_class: type[ActionForm]
+    perform: Callable  # perform(user, obj, cleaned_data) -> success message
+    allowed: Callable  # allowed(user, obj) -> bool; decides whether the button shows
+    style: str = ""  # "danger" for refusals
+
+
+class ObjectActionsMixin:
+    object_actions: list[ObjectAction] = []
+    action_template = "admin/xlx/object_action.html"
+
+    def get_object_actions(self, request, obj) -> list[ObjectAction]:
+        return [a for a in self.object_actions if a.allowed(request.user, obj)]
+
+    def get_urls(self):
+        opts = self.model._meta
+        extra = [
+            path(
+                f"<path:object_id>/do/{action.name}/",
+                self.admin_site.admin_view(self._make_view(action)),
+                name=f"{opts.app_label}_{opts.model_name}_{action.name}",
+            )
+            for action in self.object_actions
+        ]
+        return extra + super().get_urls()
+
+    def _make_view(self, action: ObjectAction):
+        def view(request, object_id):
+            return self.object_action_view(request, object_id, action)
+
+        return view
+
+    def get_object_or_404(self, request, object_id):
+        obj = self.get_object(request, unquote(object_id))
+        if obj is None:
+            raise Http404(_("No such object, or you may not see it."))
+        return obj
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        obj = self.get_object_or_404(request, object_id)  # 404, not the admin's redirect
+        opts = self.model._meta
+        buttons = [
+            {"label": a.label, "style": a.style,
+             "url": reverse(f"admin:{opts.app_label}_{opts.model_name}_{a.name}", args=[obj.pk])}
+            for a in self.get_object_actions(request, obj)
+        ]
+        extra_context = {**(extra_context or {}), "object_action_buttons": buttons}
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def history_view(self, request, object_id, extra_context=None):
+        self.get_object_or_404(request, object_id)
+        return super().history_view(request, object_id, extra_context)
+
+    def object_action_view(self, request, object_id, action: ObjectAction):
+        obj = self.get_object_or_404(request, object_id)
+        if not action.allowed(request.user, obj):
+            raise PermissionDenied
+        form = action.form_class(request.POST or None, obj=obj, user=request.user)
+        opts = self.model._meta
+        change_url = reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[obj.pk])
+        if request.method == "POST" and form.is_valid():
+            try:
+                message = action.perform(request.user, obj, form.cleaned_data)
+            except NotFoundForActor:
+                raise Http404 from None
+            except NotPermitted as exc:
+                raise PermissionDenied(str(exc)) from None
+            except DomainError as exc:
+                form.add_error(None, exc.message)
+            else:
+                self.message_user(request, message, messages.SUCCESS)
+                return HttpResponseRedirect(change_url)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"{action.label}: {obj}",
+            "opts": opts,
+            "original": obj,
+            "object": obj,
+            "form": form,
+            "action": action,
+            "change_url": change_url,
+            "summary": self.action_summary(request, obj),
+        }
+        return TemplateResponse(request, self.action_template, context)
+
+    def action_summary(self, request, obj) -> list[tuple[str, Any]]:
+        """(label, value) rows shown above an action form."""
+        return []

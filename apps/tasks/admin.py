@@ -1,0 +1,304 @@
+from django.contrib import admin, messages
+from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+from simple_history.admin import SimpleHistoryAdmin
+
+from apps.appeals.forms import RevealContactForm
+from apps.appeals.privacy import mask_name, mask_phone
+from apps.core.admin_actions import ObjectAction, ObjectActionsMixin
+from apps.core.admin_forms import LargeTableAdmin, ServiceAdminMixin
+from apps.core.exceptions import DomainError
+from apps.organization.models import User
+from apps.tasks import permissions, services, sla
+from apps.tasks.forms import (
+    ContactForm,
+    ReplyForm,
+    ReturnDecisionForm,
+    ReturnRequestForm,
+    ReviewForm,
+    SignForm,
+    SlaRuleForm,
+)
+from apps.tasks.models import Reminder, SlaRule, Task
+
+R = User.Role
+S = Task.Status
+_LIGHT_COLOURS = {"green": "#2e7d32", "yellow": "#f9a825", "red": "#c62828"}
+
+
+@admin.register(SlaRule)
+class SlaRuleAdmin(ServiceAdminMixin, SimpleHistoryAdmin):
+    form = SlaRuleForm
+    list_display = ["priority", "appeal_type", "category", "sign_limit", "contact_limit", "resolve_limit", "is_active"]
+    list_filter = ["priority", "is_active"]
+    list_select_related = ["category"]
+    autocomplete_fields = ["category"]
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description=_("sign for"))
+    def sign_limit(self, obj):
+        return f"{obj.sign_amount} {obj.get_sign_unit_display()}"
+
+    @admin.display(description=_("contact"))
+    def contact_limit(self, obj):
+        return f"{obj.contact_amount} {obj.get_contact_unit_display()}"
+
+    @admin.display(description=_("resolve"))
+    def resolve_limit(self, obj):
+        return f"{obj.resolve_amount} {obj.get_resolve_unit_display()}"
+
+
+class OpenFilter(admin.SimpleListFilter):
+    """Open work orders by default: the workbench is about what still needs doing."""
+
+    title = _("open or closed")
+    parameter_name = "state"
+
+    def lookups(self, request, model_admin):
+        return [("closed", _("closed")), ("all", _("all"))]
+
+    def choices(self, changelist):
+        yield {"selected": self.value() is None, "query_string": changelist.get_query_string(remove=[self.parameter_name]),
+               "display": _("open")}
+        for value, label in self.lookup_choices:
+            yield {"selected": self.value() == value,
+                   "query_string": changelist.get_query_string({self.parameter_name: value}), "display": label}
+
+    def queryset(self, request, queryset):
+        if self.value() == "all" or request.GET.get("status__exact"):
+            return queryset
+        if self.value() == "closed":
+            return queryset.exclude(status__in=Task.OPEN_STATUSES)
+        return queryset.filter(status__in=Task.OPEN_STATUSES)
+
+
+class LightFilter(admin.SimpleListFilter):
+    title = _("deadline")
+    parameter_name = "light"
+
+    def lookups(self, request, model_admin):
+        return [("red", _("overdue")), ("24h", _("due within 24 hours"))]
+
+    def queryset(self, request, queryset):
+        now = timezone.now()
+        if self.value() == "red":
+            return queryset.filter(next_due_at__lte=now)
+        if self.value() == "24h":
+            return queryset.filter(next_due_at__gt=now, next_due_at__lte=now + timezone.timedelta(hours=24))
+        return queryset
+
+
+class ScopeFilter(admin.SimpleListFilter):
+    """Department staff: their department's own work orders, or those shared with it."""
+
+    title = _("whose")
+    parameter_name = "scope"
+
+    def lookups(self, request, model_admin):
+        if request.user.role in permissions.DEPARTMENT_ROLES:
+            return [("shared", _("shared with my department (co-handling)"))]
+        return []
+
+    def queryset(self, request, queryset):
+        return queryset  # applied in TaskAdmin.get_queryset, which knows the user
+
+
+def _mine(user, task):
+    return user.role in permissions.DEPARTMENT_ROLES and user.department_id == task.department_id
+
+
+def _sign(user, task, data):
+    services.task_sign(actor=user, task=task, expected_version=data["version"])
+    return _("Signed for.")
+
+
+def _request_return(user, task, data):
+    services.task_request_return(actor=user, task=task, reason=data["reason"], expected_version=data["version"])
+    return _("Return requested; the centre decides.")
+
+
+def _contact(user, task, data):
+    services.task_record_contact(actor=user, task=task, contacted_at=data["contacted_at"], method=data["method"],
+                                 note=data["note"], expected_version=data["version"])
+    return _("Contact recorded.")
+
+
+def _reply(user, task, data):
+    services.task_reply(actor=user, task=task, result=data["result"], reply_text=data["reply_text"],
+                        policy_basis=data["policy_basis"], expected_version=data["version"])
+    return _("Reply sent to the centre for review.")
+
+
+def _review(user, task, data):
+    accept = data["decision"] == "accept"
+    services.task_review(actor=user, task=task, accept=accept, comment=data["comment"],
+                         expected_version=data["version"])
+    return _("Reply accepted.") if accept else _("Reply sent back to the department.")
+
+
+def _decide_return(user, task, data):
+    approve = data["decision"] == "approve"
+    result = services.task_decide_return(actor=user, task=task, approve=approve, comment=data["comment"],
+                                         reassign_to=data["reassign_to"], expected_version=data["version"])
+    if approve:
+        return _("Return approved; reassigned to %(dept)s.") % {"dept": result.department}
+    return _("Return refused; the department keeps the work order.")
+
+
+def _reveal(user, task, data):
+    from apps.appeals.services import appeal_reveal_contact
+
+    contact = appeal_reveal_contact(actor=user, appeal=task.appeal, reason=data["reason"])
+    return _("Citizen: %(name)s, phone %(phone)s (this view is logged).") % {
+        "name": contact["name"] or "-", "phone": contact["phone"] or "-"}
+
+
+def _reveal_allowed(user, task):
+    if user.has_perm("appeals.view_citizen_contact"):
+        return True
+    return _mine(user, task) and not task.appeal.is_confidential and not task.appeal.is_anonymous
+
+
+@admin.register(Task)
+class TaskAdmin(ObjectActionsMixin, SimpleHistoryAdmin, LargeTableAdmin):
+    """Department staff: "my department's open work orders, most urgent first". Dispatchers:
+    return requests and replies to review (status filter). Read-only fields; every change
+    goes through a button and its service."""
+
+    list_display = ["light_badge", "tracking_number", "category_name", "department", "role", "status",
+                    "next_due_at", "priority"]
+    list_display_links = ["tracking_number"]
+    list_filter = [OpenFilter, "status", LightFilter, "role", ScopeFilter]
+    list_select_related = ["appeal", "appeal__category", "department"]
+    search_fields = ["=appeal__tracking_number"]
+    search_help_text = _("Exact tracking number.")
+    ordering = ["next_due_at", "id"]
+    actions = ["sign_selected"]
+    change_form_template = "admin/tasks/task/change_form.html"
+    fields = ["appeal_summary", "citizen", "department", "role", "status", "dispatched_at", "dispatch_note",
+              "sign_due_at", "contact_due_at", "resolve_due_at", "signed_at", "signed_by", "contacted_at",
+              "contact_method", "contact_note", "replied_at", "result", "reply_text", "policy_basis",
+              "reviewed_at", "review_comment", "sent_back_count", "return_reason", "return_requested_at",
+              "return_decision_comment", "sign_overdue_at", "contact_overdue_at", "resolve_overdue_at"]
+    readonly_fields = fields
+    object_actions = [
+        ObjectAction("sign", _("Sign for"), SignForm, _sign, lambda u, t: _mine(u, t) and t.status == S.PENDING_SIGN),
+        ObjectAction("contact", _("Record contact with the citizen"), ContactForm, _contact,
+                     lambda u, t: _mine(u, t) and t.status == S.IN_PROGRESS and t.contacted_at is None),
+        ObjectAction("reply", _("Reply"), ReplyForm, _reply, lambda u, t: _mine(u, t) and t.status == S.IN_PROGRESS),
+        ObjectAction("request_return", _("Request return (not ours)"), ReturnRequestForm, _request_return,
+                     lambda u, t: _mine(u, t) and t.status in {S.PENDING_SIGN, S.IN_PROGRESS}, "danger"),
+        ObjectAction("review", _("Review the reply"), ReviewForm, _review,
+                     lambda u, t: u.role == R.DISPATCHER and t.status == S.REPLIED),
+        ObjectAction("decide_return", _("Decide the return request"), ReturnDecisionForm, _decide_return,
+                     lambda u, t: u.role == R.DISPATCHER and t.status == S.RETURN_REQUESTED),
+        ObjectAction("reveal", _("Show the citizen's contact details"), RevealContactForm, _reveal, _reveal_allowed),
+    ]
+
+    def get_queryset(self, request):
+        qs = super().get_queryset(request)
+        user = request.user
+        if user.role in permissions.DEPARTMENT_ROLES and request.GET.get("scope") == "shared":
+            return permissions.visible_tasks(user, qs).exclude(department_id=user.department_id)
+        if user.role in permissions.DEPARTMENT_ROLES and not request.resolver_match.url_name.endswith("_changelist"):
+            return permissions.visible_tasks(user, qs)  # change page: own or shared
+        # The list: department roles see their department's tasks through the FK alone.
+        return permissions.visible_tasks(user, qs, include_shared=False)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False  # fields are read-only; actions check their own rights
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        if request.user.role not in permissions.DEPARTMENT_ROLES:
+            actions.pop("sign_selected", None)
+        return actions
+
+    @admin.action(description=_("Sign for the selected work orders"), permissions=["view"])
+    def sign_selected(self, request, queryset):
+        signed, refused = 0, []
+        for task in queryset.filter(status=S.PENDING_SIGN)[:200]:
+            try:
+                services.task_sign(actor=request.user, task=task)
+                signed += 1
+            except (DomainError, Exception) as exc:  # one refusal must not stop the others
+                refused.append(f"{task.appeal.tracking_number}: {exc}")
+        self.message_user(request, ngettext("%d work order signed for.", "%d work orders signed for.", signed) % signed,
+                          messages.SUCCESS)
+        if refused:
+            self.message_user(request, "; ".join(refused), messages.WARNING)
+
+    # --- display -------------------------------------------------------------------------------
+
+    @admin.display(description=_("light"))
+    def light_badge(self, obj):
+        colour = sla.light(obj)
+        return format_html('<span title="{}" style="display:inline-block;width:12px;height:12px;border-radius:6px;'
+                           'background:{}"></span>', Task.Light(colour).label, _LIGHT_COLOURS[colour])
+
+    @admin.display(description=_("tracking number"), ordering="appeal__tracking_number")
+    def tracking_number(self, obj):
+        return obj.appeal.tracking_number
+
+    @admin.display(description=_("category"))
+    def category_name(self, obj):
+        return obj.appeal.category.name
+
+    @admin.display(description=_("priority"), ordering="appeal__priority")
+    def priority(self, obj):
+        return obj.appeal.priority
+
+    @admin.display(description=_("appeal"))
+    def appeal_summary(self, obj):
+        a = obj.appeal
+        return format_html("{} · {} · {} · {}<br>{}<br>{}", a.tracking_number, a.get_priority_display(),
+                           a.get_appeal_type_display(), a.category, f"{a.area} {a.address}", a.content)
+
+    @admin.display(description=_("citizen"))
+    def citizen(self, obj):
+        a = obj.appeal
+        if a.is_anonymous:
+            return _("anonymous")
+        if a.is_confidential:
+            return _("confidential: the centre contacts the citizen")
+        return f"{mask_name(a.citizen_name)} {mask_phone(a.citizen_phone)}"
+
+    def action_summary(self, request, obj):
+        a = obj.appeal
+        return [(_("tracking number"), a.tracking_number), (_("category"), a.category), (_("content"), a.content),
+                (_("status"), obj.get_status_display()),
+                (_("resolve by"), timezone.localtime(obj.resolve_due_at).strftime("%Y-%m-%d %H:%M"))]
+
+
+@admin.register(Reminder)
+class ReminderAdmin(SimpleHistoryAdmin, LargeTableAdmin):
+    list_display = ["task", "kind", "due_at", "issued_at", "department"]
+    list_filter = ["kind"]
+    list_select_related = ["task__appeal", "task__department", "department"]
+    readonly_fields = ["task", "kind", "due_at", "issued_at", "department"]
+
+    def get_queryset(self, request):
+        qs = super().get_queryset(request)
+        if request.user.role in permissions.DEPARTMENT_ROLES:
+            return qs.filter(department_id=request.user.department_id)
+        return qs
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
