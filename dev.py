@@ -68,6 +68,8 @@ def run() -> int:
     manage("migrate", "--no-input")
     manage("import_holidays")
     manage("load_demo_city", "--password", DEMO_PASSWORD)
+    manage("load_catalog")
+    manage("load_demo_appeals")
     host = os.environ.get("XLX_HOST", "127.0.0.1")
     port = os.environ.get("XLX_PORT", "8000")
     procs = [

@@ -72,7 +72,7 @@ class DispatchRuleForm(ServiceModelForm):
 # --- Intake outcomes (object actions) ------------------------------------------------------
 
 
-def _department_widget(multiple=False):
+def department_autocomplete(multiple=False):
     from apps.tasks.models import Task
 
     if multiple:
@@ -82,9 +82,9 @@ def _department_widget(multiple=False):
 
 class DispatchForm(ActionForm):
     lead = forms.ModelChoiceField(Department.objects.filter(is_active=True), label=_("lead department"),
-                                  widget=_department_widget())
+                                  widget=department_autocomplete())
     co = forms.ModelMultipleChoiceField(Department.objects.filter(is_active=True), required=False,
-                                        label=_("co-handling departments"), widget=_department_widget(True))
+                                        label=_("co-handling departments"), widget=department_autocomplete(True))
     override_reason = forms.CharField(
         label=_("reason for choosing other departments"), required=False, widget=forms.Textarea(attrs={"rows": 2}),
         help_text=_("Needed only when you change the departments the dispatch catalogue suggests."),

@@ -37,7 +37,7 @@ class ServiceModelForm(forms.ModelForm):
             return
         try:
             with transaction.atomic():
-                self.result = self.run_service(actor=self.actor, reason=self.cleaned_data["change_reason"])
+                self.result = self.run_service(actor=self.actor, reason=self.cleaned_data.get("change_reason", ""))
         except DomainError as exc:
             self.add_error(None, exc.message)
 

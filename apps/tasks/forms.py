@@ -2,6 +2,7 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from apps.appeals.forms import department_autocomplete
 from apps.core.admin_actions import ActionForm
 from apps.core.admin_forms import ServiceModelForm
 from apps.organization.models import Department
@@ -65,15 +66,11 @@ class ReturnDecisionForm(ActionForm):
     decision = forms.ChoiceField(label=_("decision"), widget=forms.RadioSelect, choices=[
         ("approve", _("approve and reassign")), ("reject", _("refuse: the department keeps it"))])
     reassign_to = forms.ModelChoiceField(Department.objects.filter(is_active=True), required=False,
-                                         label=_("reassign to"))
+                                         label=_("reassign to"), widget=department_autocomplete())
     comment = forms.CharField(label=_("comment"), widget=forms.Textarea(attrs={"rows": 3}))
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        from django.contrib import admin
-        from django.contrib.admin.widgets import AutocompleteSelect
-
-        self.fields["reassign_to"].widget = AutocompleteSelect(Task._meta.get_field("department"), admin.site)
         if self.obj is not None and not self.is_bound:
             from apps.appeals.selectors import dispatch_suggestion
 

@@ -1,0 +1,76 @@
+"""A few dozen demo appeals in every state, made through the services (so they carry
+history and action-log entries), for the demo logins to find work waiting. Runs once."""
+
+import random
+
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+from apps.appeals import services as intake
+from apps.appeals.models import Appeal, Category
+from apps.appeals.selectors import dispatch_suggestion
+from apps.organization.models import Area, User
+from apps.tasks import services
+
+CONTENTS = [
+    "小区门口夜间占道烧烤，油烟和噪音扰民，希望有关部门处理。",
+    "家中停水已经一天，没有收到任何通知，询问何时恢复供水。",
+    "公司拖欠三个月工资，多次讨要未果，请求帮助。",
+    "路灯损坏一周无人维修，夜间出行不安全。",
+    "咨询新生儿医保办理需要哪些材料。",
+    "小区物业擅自提高物业费，业主不认可。",
+    "建筑工地夜间施工噪音很大，影响休息。",
+    "超市销售过期食品，要求查处。",
+]
+
+
+class Command(BaseCommand):
+    help = "Create demo appeals and work orders in every state (only if none exist)."
+
+    def handle(self, *args, **options):
+        if Appeal.objects.exists():
+            self.stdout.write("Demo appeals already present.")
+            return
+        rng = random.Random(12345)
+        users = {u.username: u for u in User.objects.filter(username__in=[
+            "operator", "dispatcher", "dept_staff"])}
+        operator, dispatcher, staff = users["operator"], users["dispatcher"], users["dept_staff"]
+        leaves = list(Category.objects.filter(is_leaf=True, is_active=True))
+        streets = list(Area.objects.filter(kind__in=[Area.Kind.STREET, Area.Kind.COMMUNITY]))
+        housing = staff.department
+        housing_leaves = [c for c in leaves if c.dispatch_rules.filter(lead_department=housing).exists()] or leaves
+        made = 0
+        with transaction.atomic():
+            for i in range(24):
+                to_housing = i % 2 == 0
+                category = rng.choice(housing_leaves if to_housing else leaves)
+                appeal = intake.appeal_register(
+                    actor=operator, channel=rng.choice(Appeal.Channel.values), appeal_type=rng.choice(
+                        ["complaint", "help", "consultation", "report"]),
+                    category=category, area=rng.choice(streets), content=rng.choice(CONTENTS),
+                    citizen_name=rng.choice(["张伟", "王芳", "李娜", "刘洋", "陈静"]),
+                    citizen_phone=f"13{rng.randint(100000000, 999999999)}",
+                    priority="P1" if i % 7 == 0 else "P2",
+                )
+                made += 1
+                if i % 6 == 5:
+                    continue  # left for the dispatcher: "to dispatch"
+                if i % 6 == 4 and not to_housing:
+                    intake.appeal_answer_directly(actor=operator, appeal=appeal, answer="已按政策库答复市民。")
+                    continue
+                suggestion = dispatch_suggestion(category=category, area=appeal.area)
+                lead = housing if to_housing else suggestion.lead
+                if lead is None:
+                    continue
+                reason = "" if suggestion.lead == lead and not suggestion.co else "演示数据：指定承办部门"
+                task = services.appeal_dispatch(actor=dispatcher, appeal=appeal, lead=lead, override_reason=reason)
+                if not to_housing or i % 4 == 0:
+                    continue  # pending sign-for
+                task = services.task_sign(actor=staff, task=task)
+                if i % 8 == 2:
+                    continue  # in progress, not yet contacted
+                task = services.task_record_contact(actor=staff, task=task, contacted_at=None, method="phone",
+                                                    note="已电话联系诉求人，说明办理安排。")
+                services.task_reply(actor=staff, task=task, result="resolved",
+                                    reply_text="经现场核查，问题已处理完毕，并已告知诉求人。")
+        self.stdout.write(self.style.SUCCESS(f"Demo appeals: {made}."))

@@ -1,0 +1,50 @@
+"""The run command's data: the demo city loads (twice, harmlessly), and every demo login
+lands on a workbench whose links all open."""
+
+import re
+
+import pytest
+from django.core.management import call_command
+
+DEMO_LOGINS = ["operator", "dispatcher", "dept_staff", "dept_leader", "city_leader", "visitor", "inspector",
+               "sysadmin", "auditadmin"]
+
+
+@pytest.fixture
+def demo(db):
+    call_command("import_holidays", "2025", "2026")
+    call_command("load_demo_city", "--password", "Demo@12345")
+    call_command("load_catalog")
+    call_command("load_demo_appeals")
+
+
+def test_loading_twice_adds_nothing(demo):
+    from apps.appeals.models import Appeal
+    from apps.organization.models import Department, User
+
+    counts = (Department.objects.count(), User.objects.count(), Appeal.objects.count())
+    call_command("load_demo_city", "--password", "Demo@12345")
+    call_command("load_catalog")
+    call_command("load_demo_appeals")
+    assert (Department.objects.count(), User.objects.count(), Appeal.objects.count()) == counts
+    assert Department.objects.count() > 3000 / 100  # a real tree, not a toy
+
+
+def test_each_demo_login_lands_on_a_workbench_whose_links_open(client, demo):
+    # One test for all logins: loading the demo city takes seconds.
+    for username in DEMO_LOGINS:
+        client.logout()
+        _check_login(client, username)
+
+
+def _check_login(client, username):
+    response = client.post("/admin/login/", {"username": username, "password": "Demo@12345", "next": "/admin/"},
+                           HTTP_ACCEPT_LANGUAGE="zh-hans", follow=True)
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert 'id="workbench"' in body
+    assert "工作台" in body  # the admin speaks Chinese
+    links = re.findall(r'<li><a href="([^"]+)">', body.split('id="workbench"')[1].split("</div>")[0])
+    assert links or username in {"city_leader", "visitor"}
+    for link in links:
+        assert client.get(link.replace("&amp;", "&")).status_code == 200, link
