@@ -26,7 +26,7 @@ class Category(TimeStampedModel):
     )
     path = models.CharField(_("path"), max_length=500, db_index=True, editable=False)
     depth = models.PositiveSmallIntegerField(_("depth"), default=0, editable=False)
-    full_name = models.CharField(_("full name"), max_length=400, editable=False)
+    full_name = models.CharField(_("category path"), max_length=400, editable=False)
     is_leaf = models.BooleanField(_("leaf"), default=True, editable=False)
     is_active = models.BooleanField(_("active"), default=True)
 

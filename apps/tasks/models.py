@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
 from apps.appeals.models import Appeal, Category
@@ -14,8 +15,8 @@ from apps.organization.models import Department
 class LimitUnit(models.TextChoices):
     MINUTES = "minutes", _("minutes")
     HOURS = "hours", _("hours")
-    WORKING_DAYS = "working_days", _("working days")
-    CALENDAR_DAYS = "calendar_days", _("calendar days")
+    WORKING_DAYS = "working_days", pgettext_lazy("time-limit unit", "working days")
+    CALENDAR_DAYS = "calendar_days", pgettext_lazy("time-limit unit", "calendar days")
 
 
 LIMIT_UNITS = ["minutes", "hours", "working_days", "calendar_days"]
