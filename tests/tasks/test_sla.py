@@ -284,6 +284,23 @@ def test_reminders_go_out_once_per_limit_on_the_next_working_day_and_notify_the_
     assert not dept_staff.notifications.exists()
 
 
+@pytest.mark.parametrize(
+    ("due", "reminder"),
+    [
+        (at(2026, 3, 3, 10), at(2026, 3, 4, 0)),          # an ordinary Tuesday
+        (at(2026, 3, 6, 17), at(2026, 3, 9, 0)),          # Friday: the weekend is skipped
+        (at(2026, 9, 18, 10), at(2026, 9, 20, 0)),        # Friday before make-up Sunday 09-20
+        (at(2026, 9, 30, 10), at(2026, 10, 8, 0)),        # eve of National Day
+        (at(2026, 10, 6, 10), at(2026, 10, 8, 0)),        # missed inside the holiday
+        (at(2026, 10, 9, 10), at(2026, 10, 10, 0)),       # Friday before make-up Saturday 10-10
+        (at(2026, 3, 3, 23, 59), at(2026, 3, 4, 0)),      # local date, not UTC (15:59 UTC)
+    ],
+)
+def test_the_reminder_time_is_midnight_of_the_next_working_day(holidays_2026, due, reminder):
+    assert sla.reminder_time(due) == reminder
+    assert sla.reminder_time(due.astimezone(dt.timezone.utc)) == reminder
+
+
 # --- 5. Catch-up after downtime --------------------------------------------------------------
 
 
@@ -312,6 +329,16 @@ def test_one_sweep_after_downtime_marks_old_misses_and_issues_their_reminders(de
     assert p1.sweep_due_at is None and p1.next_due_at == at(2026, 3, 2, 10, 30)
     assert p2.sweep_due_at == at(2026, 3, 9, 10)
     assert celery_tasks.sla_sweep.apply().get() == {"marked": 0, "reminders": 0}
+
+
+def test_the_sweep_works_through_many_due_tasks_in_batches(desk):
+    tasks = [desk.dispatch(at(2026, 3, 2, 10), "P1") for _ in range(5)]
+    desk.travel(at(2026, 3, 2, 11))
+    from apps.organization.services import system_actor
+
+    assert services.sla_sweep(actor=system_actor(), batch_size=2) == {"marked": 5, "reminders": 0}
+    assert all(overdue(t) == (at(2026, 3, 2, 10, 30), None, None) for t in tasks)
+    assert Counter(t for t, _, _ in audit_entries("task.limit_missed")) == {t.pk: 1 for t in tasks}
 
 
 # --- 6. sweep_due_at and the sweep's cost -----------------------------------------------------
