@@ -46,6 +46,13 @@ class DepartmentAdmin(ServiceAdminMixin, NoDeleteMixin, SimpleHistoryAdmin, Larg
     readonly_fields = ["group"]
     ordering = ["path"]
 
+    def get_search_results(self, request, queryset, search_term):
+        queryset, distinct = super().get_search_results(request, queryset, search_term)
+        # Work orders and rules go to active departments only.
+        if request.GET.get("model_name") in {"task", "dispatchrule"}:
+            queryset = queryset.filter(is_active=True)
+        return queryset, distinct
+
 
 @admin.register(User)
 class StaffAdmin(ServiceAdminMixin, NoDeleteMixin, SimpleHistoryAdmin, UserAdmin, LargeTableAdmin):

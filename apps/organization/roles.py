@@ -49,23 +49,24 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
     Role.OPERATOR: [
         *_REFERENCE_READ, *_OWN_NOTIFICATIONS, *_CATALOG_READ,
         "appeals.add_appeal", "appeals.change_appeal", "appeals.view_appeal", "appeals.view_citizen_contact",
-        "tasks.view_task",
+        "appeals.view_historicalappeal", "tasks.view_task",
     ],
     Role.DISPATCHER: [
         *_REFERENCE_READ, *_OWN_NOTIFICATIONS, *_CATALOG_READ,
         "appeals.add_appeal", "appeals.change_appeal", "appeals.view_appeal", "appeals.view_citizen_contact",
         "appeals.add_dispatchrule", "appeals.change_dispatchrule",
         "tasks.view_task", "tasks.change_task", "tasks.view_reminder",
+        "appeals.view_historicalappeal", "tasks.view_historicaltask",
     ],
     # Department roles: which tasks is decided per object (their department's), in
     # apps/tasks/permissions.py. They read appeals through their tasks, masked.
     Role.DEPT_STAFF: [
         *_REFERENCE_READ, *_OWN_NOTIFICATIONS, "appeals.view_category",
-        "tasks.view_task", "tasks.change_task", "tasks.view_reminder",
+        "tasks.view_task", "tasks.change_task", "tasks.view_reminder", "tasks.view_historicaltask",
     ],
     Role.DEPT_LEADER: [
         *_REFERENCE_READ, *_OWN_NOTIFICATIONS, "appeals.view_category",
-        "tasks.view_task", "tasks.change_task", "tasks.view_reminder",
+        "tasks.view_task", "tasks.change_task", "tasks.view_reminder", "tasks.view_historicaltask",
     ],
     Role.CITY_LEADER: [*_REFERENCE_READ, *_OWN_NOTIFICATIONS, "appeals.view_appeal", "tasks.view_task"],
     Role.VISIT_AGENT: [

@@ -331,12 +331,10 @@ def test_one_sweep_after_downtime_marks_old_misses_and_issues_their_reminders(de
     assert celery_tasks.sla_sweep.apply().get() == {"marked": 0, "reminders": 0}
 
 
-def test_the_sweep_works_through_many_due_tasks_in_batches(desk):
+def test_the_sweep_works_through_many_due_tasks_in_batches(desk, system_actor):
     tasks = [desk.dispatch(at(2026, 3, 2, 10), "P1") for _ in range(5)]
     desk.travel(at(2026, 3, 2, 11))
-    from apps.organization.services import system_actor
-
-    assert services.sla_sweep(actor=system_actor(), batch_size=2) == {"marked": 5, "reminders": 0}
+    assert services.sla_sweep(actor=system_actor, batch_size=2) == {"marked": 5, "reminders": 0}
     assert all(overdue(t) == (at(2026, 3, 2, 10, 30), None, None) for t in tasks)
     assert Counter(t for t, _, _ in audit_entries("task.limit_missed")) == {t.pk: 1 for t in tasks}
 

@@ -214,3 +214,26 @@ def test_roles_without_work_on_tasks_see_no_action_buttons(client, users_by_role
     assert page.status_code == 200
     assert "/do/" not in page.content.decode().replace("/do/reveal/", "")
     assert client.post(reverse("admin:tasks_task_sign", args=[task.pk]), {"version": task.version}).status_code == 403
+
+
+def test_department_staff_read_their_tasks_history_with_actor_and_reason(client, org, catalog, operator, dispatcher,
+                                                                         dept_staff):
+    task = _dispatch(org, catalog, operator, dispatcher)[0]
+    services.task_sign(actor=dept_staff, task=task)
+    client.force_login(dept_staff)
+    page = client.get(reverse("admin:tasks_task_history", args=[task.pk]))
+    assert page.status_code == 200
+    body = page.content.decode()
+    assert "测试派单" in body and dept_staff.username in body
+
+
+def test_the_department_autocomplete_offers_only_active_departments(client, org, dispatcher, system_admin):
+    from apps.organization.services import department_set_active
+
+    department_set_active(actor=system_admin, department=org["district_gov"], is_active=False, reason="撤并")
+    client.force_login(dispatcher)
+    response = client.get("/admin/autocomplete/", {"app_label": "tasks", "model_name": "task",
+                                                   "field_name": "department", "term": "政府"})
+    assert response.status_code == 200
+    names = [r["text"] for r in response.json()["results"]]
+    assert "市中区人民政府" not in names and "测试市人民政府" in names
