@@ -105,8 +105,8 @@ class AppealAdmin(ObjectActionsMixin, SimpleHistoryAdmin, LargeTableAdmin):
                     "masked_phone"]
     list_filter = ["status", "priority", "channel", "appeal_type"]
     list_select_related = ["category", "area"]
-    search_fields = ["=tracking_number", "=citizen_phone"]
-    search_help_text = _("Exact tracking number or phone number.")
+    search_fields = ["=tracking_number"]  # the real search is get_search_results below
+    search_help_text = _("Tracking number, phone number, or words of the content or address.")
     autocomplete_fields = ["category", "area"]
     ordering = ["-received_at", "-id"]
     change_form_template = "admin/appeals/appeal/change_form.html"
@@ -130,6 +130,9 @@ class AppealAdmin(ObjectActionsMixin, SimpleHistoryAdmin, LargeTableAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+    def get_search_results(self, request, queryset, search_term):
+        return selectors.appeal_search(queryset, search_term), False
 
     def get_form(self, request, obj=None, **kwargs):
         if obj is None:

@@ -196,9 +196,11 @@ class Appeal(TimeStampedModel):
                                      on_delete=models.PROTECT, null=True, blank=True, related_name="+")
     closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
     version = models.PositiveIntegerField(_("version"), default=1, editable=False)
+    # Character bigrams of content and address (apps.appeals.search), for word search.
+    search_text = models.TextField(_("search terms"), blank=True, editable=False)
 
     objects = AuditedQuerySet.as_manager()
-    history = audited_history()
+    history = audited_history(excluded_fields=["search_text"])
 
     class Meta:
         verbose_name = _("appeal")

@@ -93,3 +93,36 @@ def dispatch_suggestion(*, category: Category, area: Area, exclude: set[int] | N
     if fallback is not None and fallback.pk in exclude:
         fallback = None
     return DispatchSuggestion(lead=fallback, explanation="兜底: district government of the area")
+
+
+_TRACKING = __import__("re").compile(r"^\d{8}-\d{6}$")
+_PHONE = __import__("re").compile(r"^(1[3-9]\d{9}|0\d{2,3}-?\d{7,8})$")
+
+
+def appeal_search(qs: QuerySet[Appeal], query: str) -> QuerySet[Appeal]:
+    """Tracking number or phone: exact (unique / indexed). Otherwise words of the content or
+    address: every bigram must match (GIN on PostgreSQL, LIKE elsewhere)."""
+    from django.db import connection
+
+    from apps.appeals.search import query_tokens
+
+    query = (query or "").strip()
+    if not query:
+        return qs
+    if _TRACKING.match(query):
+        return qs.filter(tracking_number=query)
+    if _PHONE.match(query):
+        return qs.filter(citizen_phone=query)
+    terms = query_tokens(query)
+    if not terms:
+        return qs.none()
+    if connection.vendor == "postgresql":
+        from django.contrib.postgres.search import SearchQuery, SearchVector
+
+        # Same expression as the GIN index appeal_search_text_gin (migration 0004).
+        vector = SearchVector("search_text", config="simple")
+        return qs.alias(_search=vector).filter(
+            _search=SearchQuery(" & ".join(terms), search_type="raw", config="simple"))
+    for term in terms:
+        qs = qs.filter(search_text__contains=term)
+    return qs

@@ -8,6 +8,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from apps.appeals.models import Appeal, Category, TrackingCounter
+from apps.appeals import search
 from apps.appeals.privacy import mask_phone
 from apps.audit.services import record
 from apps.core.exceptions import DomainError, NotPermitted, StaleObject
@@ -86,6 +87,7 @@ def appeal_register(
         area=area, address=address, content=content.strip(), citizen_name=citizen_name, citizen_phone=citizen_phone,
         is_anonymous=is_anonymous, is_confidential=is_confidential, priority=priority,
         received_at=received_at or now, received_by=actor,
+        search_text=search.index_text(content, address),
     )
     appeal.full_clean()
     set_history_context(appeal, actor=actor, reason=_("appeal received"))

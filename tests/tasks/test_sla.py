@@ -293,7 +293,7 @@ def test_reminders_go_out_once_per_limit_on_the_next_working_day_and_notify_the_
         (at(2026, 9, 30, 10), at(2026, 10, 8, 0)),        # eve of National Day
         (at(2026, 10, 6, 10), at(2026, 10, 8, 0)),        # missed inside the holiday
         (at(2026, 10, 9, 10), at(2026, 10, 10, 0)),       # Friday before make-up Saturday 10-10
-        (at(2026, 3, 3, 23, 59), at(2026, 3, 4, 0)),      # local date, not UTC (15:59 UTC)
+        (at(2026, 3, 4, 7), at(2026, 3, 5, 0)),           # local date: 03-03 23:00 in UTC
     ],
 )
 def test_the_reminder_time_is_midnight_of_the_next_working_day(holidays_2026, due, reminder):
