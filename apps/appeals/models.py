@@ -208,6 +208,8 @@ class Appeal(TimeStampedModel):
         ordering = ["-received_at", "-id"]
         permissions = [("view_citizen_contact", _("Can see citizens' full name and phone (logged)"))]
         indexes = [
+            # The appeal changelist's default order (newest first), first pages without a sort.
+            models.Index(fields=["-received_at", "-id"], name="appeal_received_idx"),
             # Dispatcher's "to dispatch" list and status lists, newest first.
             models.Index(fields=["status", "-received_at"], name="appeal_status_received_idx"),
             # Duplicate suggestions: same phone within 30 days.

@@ -32,11 +32,24 @@ def _text(value: str, message: str) -> str:
     return value
 
 
-def _lock(task: Task, expected_version: int | None) -> Task:
+def _lock(task: Task, expected_version: int | None, *, actor=None) -> Task:
     locked = Task.objects.select_for_update().select_related("appeal", "department").get(pk=task.pk)
     if expected_version is not None and locked.version != expected_version:
         raise StaleObject(_("Someone else changed this work order after you opened it. Reload and try again."))
     return locked
+
+
+def _note_misses(task: Task, *, actor, now) -> None:
+    """Record limits already missed before a transition stops their clock.
+
+    The sweep marks misses every minute, but if it was down (or the department acts in
+    the minute after a deadline) the transition itself must keep the evidence.
+    """
+    for kind, due in sla.running_deadlines(task).items():
+        field = sla.OVERDUE_FIELD[kind]
+        if due <= now and getattr(task, field) is None:
+            setattr(task, field, due)
+            record(actor=actor, action="task.limit_missed", target=task, changes={"limit": kind, "due_at": due})
 
 
 def _reminded(task: Task) -> set[str]:
@@ -134,6 +147,7 @@ def task_sign(*, actor: User, task: Task, expected_version: int | None = None) -
     """签收: department staff take the work order. Only from PENDING_SIGN."""
     task = _lock(task, expected_version)
     permissions.ensure_can_work_on(actor, task)
+    _note_misses(task, actor=actor, now=timezone.now())
     old = task.status
     task.move_to(Task.Status.IN_PROGRESS)
     task.signed_at, task.signed_by = timezone.now(), actor
@@ -148,6 +162,7 @@ def task_request_return(*, actor: User, task: Task, reason: str, expected_versio
     reason = _text(reason, _("Give the reason and the legal basis for returning the work order."))
     task = _lock(task, expected_version)
     permissions.ensure_can_work_on(actor, task)
+    _note_misses(task, actor=actor, now=timezone.now())
     deadline = working_calendar.add_working_days(task.dispatched_at, RETURN_WINDOW_WORKING_DAYS)
     if timezone.now() > deadline:
         raise DomainError(_("Returns must be requested within 2 working days of dispatch (by %(deadline)s); "
@@ -181,6 +196,7 @@ def task_decide_return(
     task = _lock(task, expected_version)
     if task.status != Task.Status.RETURN_REQUESTED:
         raise DomainError(_("This work order has no pending return request."))
+    _note_misses(task, actor=actor, now=timezone.now())
     now = timezone.now()
     task.return_decided_at, task.return_decided_by, task.return_decision_comment = now, actor, comment
     if not approve:
@@ -217,6 +233,7 @@ def task_record_contact(*, actor: User, task: Task, contacted_at, method: str, n
         raise DomainError(_("Choose how the citizen was contacted."))
     task = _lock(task, expected_version)
     permissions.ensure_can_work_on(actor, task)
+    _note_misses(task, actor=actor, now=timezone.now())
     if task.status != Task.Status.IN_PROGRESS:
         raise DomainError(_("Sign for the work order before recording contact."))
     now = timezone.now()
@@ -244,6 +261,7 @@ def task_reply(*, actor: User, task: Task, result: str, reply_text: str, policy_
         raise DomainError(_("Cite the policy or legal basis when the matter is not fully resolved."))
     task = _lock(task, expected_version)
     permissions.ensure_can_work_on(actor, task)
+    _note_misses(task, actor=actor, now=timezone.now())
     old = task.status
     task.move_to(Task.Status.REPLIED)
     if task.contacted_at is None and not task.appeal.is_anonymous:

@@ -449,3 +449,24 @@ def test_short_limits_turn_yellow_in_their_last_half_at_most_their_last_hour(des
     assert sla.light(p1, at(2026, 3, 2, 10, 59)) == Task.Light.GREEN
     assert sla.light(p1, at(2026, 3, 2, 11)) == Task.Light.YELLOW
     assert sla.light(p1, at(2026, 3, 2, 12)) == Task.Light.RED
+
+
+def test_a_late_transition_records_the_miss_even_if_the_sweep_never_ran(
+    org, catalog, operator, dispatcher, dept_staff, holidays_2026, time_machine
+):
+    """The sweep was down when the sign-for limit passed; the department signs late: the
+    miss is still on the record (evidence for inaction flags)."""
+    from apps.audit.models import AuditEvent
+    from apps.tasks import services as task_services
+    from tests.factories import make_appeal
+
+    tz = ZoneInfo("Asia/Shanghai")
+    time_machine.move_to(dt.datetime(2026, 11, 2, 10, 0, tzinfo=tz), tick=False)
+    appeal = make_appeal(operator=operator, category=catalog["leaf"], area=org["street"])
+    task = task_services.appeal_dispatch(actor=dispatcher, appeal=appeal, lead=org["housing"],
+                                         override_reason="测试")
+    time_machine.move_to(dt.datetime(2026, 11, 4, 9, 0, tzinfo=tz), tick=False)
+    task = task_services.task_sign(actor=dept_staff, task=task)
+    assert task.sign_overdue_at == task.sign_due_at
+    assert task.contact_overdue_at == task.contact_due_at
+    assert AuditEvent.objects.filter(action="task.limit_missed", target_id=str(task.pk)).count() == 2
