@@ -35,7 +35,7 @@ def _next_tracking_number(now) -> str:
 
 
 def _lock(appeal: Appeal, expected_version: int | None) -> Appeal:
-    locked = Appeal.objects.select_for_update().get(pk=appeal.pk)
+    locked = Appeal.objects.select_for_update(of=("self",)).select_related("category", "area").get(pk=appeal.pk)
     if expected_version is not None and locked.version != expected_version:
         raise StaleObject(_("Someone else changed appeal %(number)s after you opened it. Reload and try again.")
                           % {"number": locked.tracking_number})
@@ -89,7 +89,10 @@ def appeal_register(
         received_at=received_at or now, received_by=actor,
         search_text=search.index_text(content, address),
     )
-    appeal.full_clean()
+    # Field validation only: the tracking number is unique by construction and the
+    # database enforces the check constraints (validating them here costs a query each).
+    # The related objects were passed in, so their existence checks are skipped too.
+    appeal.full_clean(exclude=["category", "area", "received_by"], validate_unique=False, validate_constraints=False)
     set_history_context(appeal, actor=actor, reason=_("appeal received"))
     appeal.save()
     record(actor=actor, action="appeal.received", target=appeal, reason="", changes={

@@ -22,6 +22,11 @@ from apps.organization.models import Area, Department, User
 DEPARTMENT_GROUP_PREFIX = "dept:"
 
 
+def department_group_name(department: Department) -> str:
+    """The auth group of a department, named after its immutable code (no query needed)."""
+    return f"{DEPARTMENT_GROUP_PREFIX}{department.code}"
+
+
 def _require_reason(reason: str) -> str:
     reason = (reason or "").strip()
     if not reason:
@@ -124,7 +129,7 @@ def department_create(
         raise DomainError(_("A department with code %(code)s already exists.") % {"code": code})
     if parent is not None and not parent.is_active:
         raise DomainError(_("“%(parent)s” is deactivated and cannot receive new units.") % {"parent": parent})
-    group, _created = Group.objects.get_or_create(name=f"{DEPARTMENT_GROUP_PREFIX}{code}")
+    group, _created = Group.objects.get_or_create(name=f"{DEPARTMENT_GROUP_PREFIX}{code}")  # see department_group_name
     department = Department(
         code=code, name=name, short_name=short_name, kind=kind, area=area, parent=parent, phone=phone, group=group
     )

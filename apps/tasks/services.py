@@ -19,6 +19,7 @@ from apps.core.exceptions import DomainError, StaleObject
 from apps.core.history import set_history_context
 from apps.notifications import services as notifications
 from apps.organization.models import Department, User
+from apps.organization.services import department_group_name
 from apps.tasks import permissions, sla
 from apps.tasks.models import Reminder, Task
 
@@ -64,15 +65,17 @@ def _save(task: Task, *, actor, reason: str) -> None:
 
 
 def _notify_department(department: Department, title: str, body: str, task: Task) -> None:
-    notifications.notify_group(group_name=department.group.name, title=title, body=body,
+    notifications.notify_group(group_name=department_group_name(department), title=title, body=body,
                                link=f"/admin/tasks/task/{task.pk}/change/")
 
 
 # --- Dispatch ------------------------------------------------------------------------------
 
 
-def _create_task(*, actor, appeal: Appeal, department: Department, role: str, note: str, now) -> Task:
-    limits = sla.rule_for(priority=appeal.priority, appeal_type=appeal.appeal_type, category=appeal.category)
+def _create_task(*, actor, appeal: Appeal, department: Department, role: str, note: str, now,
+                 limits: sla.Limits | None = None) -> Task:
+    if limits is None:
+        limits = sla.rule_for(priority=appeal.priority, appeal_type=appeal.appeal_type, category=appeal.category)
     sign_due, contact_due, resolve_due = sla.due_times(now, limits)
     task = Task(
         appeal=appeal, department=department, role=role, dispatched_at=now, dispatched_by=actor,
@@ -128,9 +131,12 @@ def appeal_dispatch(
                                                     expected_version=expected_version)
     now = timezone.now()
     note = override_reason or (_("by dispatch rule: %(rule)s") % {"rule": suggestion.explanation})
-    lead_task = _create_task(actor=actor, appeal=appeal, department=lead, role=Task.Role.LEAD, note=note, now=now)
+    limits = sla.rule_for(priority=appeal.priority, appeal_type=appeal.appeal_type, category=appeal.category)
+    lead_task = _create_task(actor=actor, appeal=appeal, department=lead, role=Task.Role.LEAD, note=note, now=now,
+                             limits=limits)
     for dept in co:
-        _create_task(actor=actor, appeal=appeal, department=dept, role=Task.Role.CO, note=note, now=now)
+        _create_task(actor=actor, appeal=appeal, department=dept, role=Task.Role.CO, note=note, now=now,
+                     limits=limits)
     _share_lead_with_co(lead_task, co)
     record(actor=actor, action="appeal.dispatched", target=appeal, reason=override_reason, changes={
         "lead": lead.code, "co": [d.code for d in co], "follows_rule": follows_rule,
