@@ -19,6 +19,10 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from bench.measures import Figure
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -61,7 +65,7 @@ def machine() -> dict:
     return info
 
 
-def memory_after_requests(people, requests: int) -> "Figure":
+def memory_after_requests(people, requests: int) -> Figure:
     """RSS of one gunicorn worker after `requests` admin page views (urllib, logged in)."""
     import http.cookiejar
     import re
@@ -87,8 +91,9 @@ def memory_after_requests(people, requests: int) -> "Figure":
             except OSError:
                 time.sleep(0.2)
         user = people["dept_staff"]
-        from apps.organization.services import staff_set_password
         from django.db import transaction
+
+        from apps.organization.services import staff_set_password
 
         password = "Bench#2026memory"
         with transaction.atomic():

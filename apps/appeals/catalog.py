@@ -10,14 +10,8 @@ from apps.appeals.models import Category, DispatchRule
 from apps.audit.services import record
 from apps.core.exceptions import DomainError
 from apps.core.history import set_history_context
+from apps.core.validation import require_text
 from apps.organization.models import Area, Department
-
-
-def _reason(reason: str) -> str:
-    reason = (reason or "").strip()
-    if not reason:
-        raise DomainError(_("A reason is required."))
-    return reason
 
 
 def _place(category: Category) -> None:
@@ -30,7 +24,7 @@ def _place(category: Category) -> None:
 @transaction.atomic
 def category_save(*, actor, code: str, name: str, parent: Category | None, is_active: bool = True, reason: str,
                   instance: Category | None = None) -> Category:
-    reason = _reason(reason)
+    reason = require_text(reason)
     category = instance or Category(code=code)
     if category.pk and parent is not None and (parent.pk == category.pk or parent.path.startswith(category.path)):
         raise DomainError(_("A category cannot be placed under itself."))
@@ -71,7 +65,7 @@ def dispatch_rule_save(
     instance: DispatchRule | None = None,
 ) -> DispatchRule:
     """Create or change a dispatch-catalogue entry (category × area → lead and co-handlers)."""
-    reason = _reason(reason)
+    reason = require_text(reason)
     if lead_department is None and not route_to_local_street:
         raise DomainError(_("Choose the lead department, or route to the street office of the area."))
     if lead_department is not None and route_to_local_street:

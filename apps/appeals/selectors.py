@@ -6,7 +6,6 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 from django.db.models import Q, QuerySet
-from django.utils import timezone
 
 from apps.appeals.models import Appeal, Category, DispatchRule
 from apps.organization.models import Area, Department

@@ -7,21 +7,15 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from apps.appeals.models import Appeal, Category, TrackingCounter
 from apps.appeals import search
+from apps.appeals.models import Appeal, Category, TrackingCounter
 from apps.appeals.privacy import mask_phone
 from apps.audit.services import record
 from apps.core.exceptions import DomainError, NotPermitted, StaleObject
 from apps.core.history import set_history_context
+from apps.core.validation import require_text
 from apps.notifications import services as notifications
 from apps.organization.models import Area, User
-
-
-def _reason(text: str, message: str | None = None) -> str:
-    text = (text or "").strip()
-    if not text:
-        raise DomainError(message or _("A reason is required."))
-    return text
 
 
 def _next_tracking_number(now) -> str:
@@ -119,7 +113,7 @@ def _notify_p0(appeal: Appeal) -> None:
 def appeal_answer_directly(*, actor: User, appeal: Appeal, answer: str, expected_version: int | None = None) -> Appeal:
     """Close a consultation at intake with an answer from the knowledge base (直接答复)."""
     ensure_operator(actor)
-    answer = _reason(answer, _("Write the answer given to the citizen."))
+    answer = require_text(answer, _("Write the answer given to the citizen."))
     appeal = _lock(appeal, expected_version)
     appeal.move_to(Appeal.Status.ANSWERED)
     appeal.answer, appeal.concluded_at, appeal.concluded_by = answer, timezone.now(), actor
@@ -136,7 +130,7 @@ def appeal_reject(*, actor: User, appeal: Appeal, route: str, reason: str,
     ensure_operator(actor)
     if route not in Appeal.RejectRoute.values:
         raise DomainError(_("Choose the lawful route the citizen was told about."))
-    reason = _reason(reason)
+    reason = require_text(reason)
     appeal = _lock(appeal, expected_version)
     appeal.move_to(Appeal.Status.REJECTED)
     appeal.reject_route, appeal.reject_reason = route, reason
@@ -153,7 +147,7 @@ def appeal_merge(*, actor: User, appeal: Appeal, into: Appeal, reason: str,
                  expected_version: int | None = None) -> Appeal:
     """并单: the appeal is about the same issue as an earlier one and follows it."""
     ensure_operator(actor)
-    reason = _reason(reason)
+    reason = require_text(reason)
     if into.pk == appeal.pk:
         raise DomainError(_("An appeal cannot be merged into itself."))
     target = Appeal.objects.select_for_update().get(pk=into.pk)
@@ -179,7 +173,7 @@ def appeal_reveal_contact(*, actor: User, appeal: Appeal, reason: str) -> dict:
     """
     from apps.tasks import permissions as task_permissions
 
-    reason = _reason(reason, _("Say why you need the citizen's contact details."))
+    reason = require_text(reason, _("Say why you need the citizen's contact details."))
     allowed = actor.has_perm("appeals.view_citizen_contact")
     if not allowed and actor.role in {User.Role.DEPT_STAFF, User.Role.DEPT_LEADER}:
         if appeal.is_confidential:

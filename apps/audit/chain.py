@@ -43,7 +43,7 @@ def compute_hash(prev_hash: str, event) -> str:
 def _utc():
     import datetime as dt
 
-    return dt.timezone.utc
+    return dt.UTC
 
 
 @dataclass

@@ -6,8 +6,9 @@ Each action form carries the version the user saw, so a stale submission is refu
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from django import forms
 from django.contrib import messages

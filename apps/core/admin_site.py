@@ -28,8 +28,8 @@ class BackofficeAdminSite(admin.AdminSite):
         return super().index(request, extra_context)
 
     def _workbench(self, request) -> dict:
-        from apps.organization.roles import WORKBENCH
         from apps.organization.models import User
+        from apps.organization.roles import WORKBENCH
 
         user = request.user
         role = getattr(user, "role", "")

@@ -5,26 +5,18 @@ from __future__ import annotations
 import datetime as dt
 
 from django.db import transaction
-from django.utils.translation import gettext as _
 
 from apps.audit.services import record
 from apps.core import working_calendar
-from apps.core.exceptions import DomainError
 from apps.core.history import set_history_context
 from apps.core.models import CalendarDay, CalendarYear
-
-
-def _reason(reason: str) -> str:
-    reason = (reason or "").strip()
-    if not reason:
-        raise DomainError(_("A reason is required."))
-    return reason
+from apps.core.validation import require_text
 
 
 @transaction.atomic
 def calendar_year_save(*, actor, year: int, is_published: bool, note: str = "", source: str = CalendarYear.Source.MANUAL,
                        reason: str, instance: CalendarYear | None = None) -> CalendarYear:
-    reason = _reason(reason)
+    reason = require_text(reason)
     obj = instance or CalendarYear.objects.filter(year=year).first() or CalendarYear(year=year)
     before = {"is_published": obj.is_published, "note": obj.note} if obj.pk else {}
     obj.is_published, obj.note, obj.source = is_published, note, source
@@ -41,7 +33,7 @@ def calendar_year_save(*, actor, year: int, is_published: bool, note: str = "", 
 def calendar_day_save(*, actor, day: dt.date, kind: str, name: str, reason: str,
                       instance: CalendarDay | None = None) -> CalendarDay:
     """Enter or correct a holiday or make-up working day."""
-    reason = _reason(reason)
+    reason = require_text(reason)
     obj = instance or CalendarDay.objects.filter(date=day).first() or CalendarDay(date=day)
     before = {"date": obj.date, "kind": obj.kind, "name": obj.name} if obj.pk else {}
     obj.date, obj.kind, obj.name = day, kind, name
@@ -56,7 +48,7 @@ def calendar_day_save(*, actor, day: dt.date, kind: str, name: str, reason: str,
 
 @transaction.atomic
 def calendar_day_delete(*, actor, instance: CalendarDay, reason: str) -> None:
-    reason = _reason(reason)
+    reason = require_text(reason)
     set_history_context(instance, actor=actor, reason=reason)
     record(actor=actor, action="calendar.day_deleted", target=instance, reason=reason,
            changes={"date": instance.date, "kind": instance.kind, "name": instance.name})

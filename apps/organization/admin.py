@@ -1,11 +1,11 @@
 from django.contrib import admin, messages
-from django.contrib.auth.models import Group
 from django.contrib.auth.admin import UserAdmin
+from django.contrib.auth.models import Group
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
-from apps.organization import services
 from apps.core.admin_forms import LargeTableAdmin, ServiceAdminMixin
+from apps.organization import services
 from apps.organization.forms import (
     AreaForm,
     DepartmentForm,

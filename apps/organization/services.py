@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from apps.audit.services import record
 from apps.core.exceptions import DomainError
 from apps.core.history import set_history_context
+from apps.core.validation import require_text
 from apps.notifications import services as notifications
 from apps.organization import roles
 from apps.organization.models import Area, Department, User
@@ -25,13 +26,6 @@ DEPARTMENT_GROUP_PREFIX = "dept:"
 def department_group_name(department: Department) -> str:
     """The auth group of a department, named after its immutable code (no query needed)."""
     return f"{DEPARTMENT_GROUP_PREFIX}{department.code}"
-
-
-def _require_reason(reason: str) -> str:
-    reason = (reason or "").strip()
-    if not reason:
-        raise DomainError(_("A reason is required."))
-    return reason
 
 
 def _save(obj, *, actor, reason: str, **kwargs) -> None:
@@ -83,7 +77,7 @@ _AREA_FIELDS = ["code", "name", "kind", "parent_id"]
 
 @transaction.atomic
 def area_create(*, actor, code: str, name: str, kind: str, parent: Area | None, reason: str) -> Area:
-    reason = _require_reason(reason)
+    reason = require_text(reason)
     area = Area(code=code, name=name, kind=kind, parent=parent)
     area.path = f"{parent.path if parent else '/'}{code}/"
     area.depth = parent.depth + 1 if parent else 0
@@ -94,7 +88,7 @@ def area_create(*, actor, code: str, name: str, kind: str, parent: Area | None, 
 
 @transaction.atomic
 def area_update(*, actor, area: Area, name: str, kind: str, parent: Area | None, reason: str) -> Area:
-    reason = _require_reason(reason)
+    reason = require_text(reason)
     area = Area.objects.select_for_update().get(pk=area.pk)
     before = _snapshot(area, _AREA_FIELDS)
     _check_parent(area, parent)
@@ -124,7 +118,7 @@ def department_create(
     reason: str,
 ) -> Department:
     """Create a department and its auth group (named after the immutable code)."""
-    reason = _require_reason(reason)
+    reason = require_text(reason)
     if Department.objects.filter(code=code).exists():
         raise DomainError(_("A department with code %(code)s already exists.") % {"code": code})
     if parent is not None and not parent.is_active:
@@ -160,7 +154,7 @@ def department_update(
     reason: str,
 ) -> Department:
     """Rename, re-classify or move a department (never under itself or its own units)."""
-    reason = _require_reason(reason)
+    reason = require_text(reason)
     department = Department.objects.select_for_update().get(pk=department.pk)
     before = _snapshot(department, _DEPARTMENT_FIELDS)
     _check_parent(department, parent)
@@ -176,7 +170,7 @@ def department_update(
 @transaction.atomic
 def department_set_active(*, actor, department: Department, is_active: bool, reason: str) -> Department:
     """Deactivate (only when no active staff or units remain) or reactivate a department."""
-    reason = _require_reason(reason)
+    reason = require_text(reason)
     department = Department.objects.select_for_update().get(pk=department.pk)
     if department.is_active == is_active:
         return department
@@ -244,7 +238,7 @@ def staff_create(
 ) -> User:
     """Create a staff account in a department with a role. Without a password the account
     cannot log in until one is set."""
-    reason = _require_reason(reason)
+    reason = require_text(reason)
     _check_staff(department, role)
     if User.objects.filter(username__iexact=username).exists():
         raise DomainError(_("The user name %(username)s is taken.") % {"username": username})
@@ -268,7 +262,7 @@ def staff_create(
 
 @transaction.atomic
 def staff_update(*, actor, user: User, name: str, email: str = "", phone: str = "", reason: str) -> User:
-    reason = _require_reason(reason)
+    reason = require_text(reason)
     user = User.objects.select_for_update().get(pk=user.pk)
     before = _snapshot(user, _STAFF_FIELDS)
     user.name, user.email, user.phone = name, email, phone
@@ -281,7 +275,7 @@ def staff_update(*, actor, user: User, name: str, email: str = "", phone: str = 
 def staff_assign(*, actor, user: User, department: Department, role: str, reason: str) -> User:
     """Move a staff member to another department and/or role. Role changes are security
     events: the audit administrators are notified."""
-    reason = _require_reason(reason)
+    reason = require_text(reason)
     _check_staff(department, role)
     user = User.objects.select_for_update().get(pk=user.pk)
     if user.is_service_account:
@@ -317,7 +311,7 @@ def staff_assign(*, actor, user: User, department: Department, role: str, reason
 def staff_set_active(*, actor, user: User, is_active: bool, reason: str) -> User:
     """Deactivate (never delete) or reactivate an account. A deactivated account's open
     sessions stop working at their next request (the auth backend refuses inactive users)."""
-    reason = _require_reason(reason)
+    reason = require_text(reason)
     user = User.objects.select_for_update().get(pk=user.pk)
     if user.pk == getattr(actor, "pk", None):
         raise DomainError(_("Nobody may deactivate their own account."))
@@ -340,7 +334,7 @@ def staff_set_active(*, actor, user: User, is_active: bool, reason: str) -> User
 @transaction.atomic
 def staff_set_password(*, actor, user: User, password: str, reason: str) -> User:
     """Set a staff member's password (validated: length and character classes)."""
-    reason = _require_reason(reason)
+    reason = require_text(reason)
     user = User.objects.select_for_update().get(pk=user.pk)
     if user.is_service_account:
         raise DomainError(_("Service accounts cannot log in."))
@@ -359,7 +353,7 @@ def staff_unlock(*, actor, user: User, reason: str) -> int:
     """Lift a login lockout (django-axes) before its 30 minutes are over."""
     from axes.utils import reset
 
-    reason = _require_reason(reason)
+    reason = require_text(reason)
     cleared = reset(username=user.get_username())
     record(actor=actor, action="staff.unlocked", target=user, reason=reason, changes={"attempts_cleared": cleared})
     return cleared

@@ -19,7 +19,7 @@ from apps.audit.chain import GENESIS, compute_hash
 from apps.audit.models import AuditEvent
 from apps.simulation.bulk import BulkWriter
 
-_UTC = dt.timezone.utc
+_UTC = dt.UTC
 
 
 def json_time(value: dt.datetime) -> str:

@@ -17,6 +17,7 @@ from apps.audit.services import record
 from apps.core import working_calendar
 from apps.core.exceptions import DomainError, StaleObject
 from apps.core.history import set_history_context
+from apps.core.validation import require_text
 from apps.notifications import services as notifications
 from apps.organization.models import Department, User
 from apps.organization.services import department_group_name
@@ -24,13 +25,6 @@ from apps.tasks import permissions, sla
 from apps.tasks.models import Reminder, Task
 
 RETURN_WINDOW_WORKING_DAYS = 2
-
-
-def _text(value: str, message: str) -> str:
-    value = (value or "").strip()
-    if not value:
-        raise DomainError(message)
-    return value
 
 
 def _lock(task: Task, expected_version: int | None, *, actor=None) -> Task:
@@ -165,7 +159,7 @@ def task_sign(*, actor: User, task: Task, expected_version: int | None = None) -
 @transaction.atomic
 def task_request_return(*, actor: User, task: Task, reason: str, expected_version: int | None = None) -> Task:
     """退单: the department says the work order is not theirs, within 2 working days of dispatch."""
-    reason = _text(reason, _("Give the reason and the legal basis for returning the work order."))
+    reason = require_text(reason, _("Give the reason and the legal basis for returning the work order."))
     task = _lock(task, expected_version)
     permissions.ensure_can_work_on(actor, task)
     _note_misses(task, actor=actor, now=timezone.now())
@@ -198,7 +192,7 @@ def task_decide_return(
     """The dispatcher approves a return and reassigns (改派: a new work order), or rejects it
     and the task goes back to the department (强制派单). Returns the task now responsible."""
     permissions.ensure_dispatcher(actor)
-    comment = _text(comment, _("A decision needs a comment."))
+    comment = require_text(comment, _("A decision needs a comment."))
     task = _lock(task, expected_version)
     if task.status != Task.Status.RETURN_REQUESTED:
         raise DomainError(_("This work order has no pending return request."))
@@ -234,7 +228,7 @@ def task_decide_return(
 def task_record_contact(*, actor: User, task: Task, contacted_at, method: str, note: str,
                         expected_version: int | None = None) -> Task:
     """响应: the department contacted the citizen (time and means recorded)."""
-    note = _text(note, _("Note what was said or agreed with the citizen."))
+    note = require_text(note, _("Note what was said or agreed with the citizen."))
     if method not in Task.ContactMethod.values:
         raise DomainError(_("Choose how the citizen was contacted."))
     task = _lock(task, expected_version)
@@ -261,7 +255,7 @@ def task_reply(*, actor: User, task: Task, result: str, reply_text: str, policy_
     """办结回复: the department reports the result; the centre reviews it next."""
     if result not in Task.Result.values:
         raise DomainError(_("Choose the result."))
-    reply_text = _text(reply_text, _("Write the reply to the citizen."))
+    reply_text = require_text(reply_text, _("Write the reply to the citizen."))
     policy_basis = (policy_basis or "").strip()
     if result in _NEEDS_BASIS and not policy_basis:
         raise DomainError(_("Cite the policy or legal basis when the matter is not fully resolved."))
@@ -290,7 +284,7 @@ def task_review(*, actor: User, task: Task, accept: bool, comment: str = "",
     now = timezone.now()
     task.reviewed_at, task.reviewed_by = now, actor
     if not accept:
-        comment = _text(comment, _("Say what is missing from the reply."))
+        comment = require_text(comment, _("Say what is missing from the reply."))
         task.move_to(Task.Status.IN_PROGRESS)
         task.review_comment = comment
         task.sent_back_count += 1
@@ -385,7 +379,7 @@ def sla_rule_save(*, actor: User, priority: str, appeal_type: str, category, lim
     Applies to work orders dispatched afterwards; running ones keep their due times."""
     from apps.tasks.models import SlaRule
 
-    reason = _text(reason, _("A reason is required."))
+    reason = require_text(reason, _("A reason is required."))
     rule = instance or SlaRule()
     before = {"priority": rule.priority, "appeal_type": rule.appeal_type, "category": rule.category_id,
               "sign": [rule.sign_amount, rule.sign_unit], "contact": [rule.contact_amount, rule.contact_unit],
