@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "apps.notifications",
     "apps.appeals",
     "apps.tasks",
+    "apps.authorization",
     "apps.simulation",
 ]
 

@@ -195,6 +195,12 @@ class Appeal(TimeStampedModel):
     concluded_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("intake concluded by"),
                                      on_delete=models.PROTECT, null=True, blank=True, related_name="+")
     closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
+    # Escalation to the city government (P0 appeals are escalated at intake).
+    is_escalated = models.BooleanField(_("escalated to the city government"), default=False, db_default=False)
+    escalated_at = models.DateTimeField(_("escalated at"), null=True, blank=True)
+    # Left out of department scores (malicious or unreasonable appeals), by approval only.
+    is_excluded_from_appraisal = models.BooleanField(_("excluded from appraisal"), default=False, db_default=False)
+    exclusion_reason = models.TextField(_("reason for exclusion"), blank=True, db_default="")
     version = models.PositiveIntegerField(_("version"), default=1, editable=False)
     # Character bigrams of content and address (apps.appeals.search), for word search.
     search_text = models.TextField(_("search terms"), blank=True, editable=False)

@@ -43,6 +43,25 @@ _HISTORY_READ = [
     "tasks.view_historicaltask",
     "tasks.view_historicalslarule",
     "tasks.view_historicalreminder",
+    "authorization.view_historicaldelegation",
+    "authorization.view_historicalapprovalrequest",
+    "authorization.view_historicalinstruction",
+    "authorization.view_historicalinstructionreceipt",
+    "authorization.view_historicalruleadaptation",
+    "authorization.view_historicalconsultation",
+    "authorization.view_historicalconsultationinvite",
+]
+_AUTHZ_READ = [
+    "authorization.view_delegation", "authorization.view_approvalrequest", "authorization.view_instruction",
+    "authorization.view_instructionreceipt", "authorization.view_ruleadaptation", "authorization.view_consultation",
+    "authorization.view_consultationinvite",
+]
+# Department roles: raise requests, answer instructions and consultations for their department.
+_DEPT_AUTHZ = [
+    "authorization.view_approvalrequest", "authorization.add_approvalrequest",
+    "authorization.view_instruction", "authorization.view_instructionreceipt", "authorization.change_instructionreceipt",
+    "authorization.view_consultation", "authorization.view_consultationinvite",
+    "authorization.change_consultationinvite", "authorization.view_historicalapprovalrequest",
 ]
 
 ROLE_PERMISSIONS: dict[str, list[str]] = {
@@ -57,18 +76,30 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "appeals.add_dispatchrule", "appeals.change_dispatchrule",
         "tasks.view_task", "tasks.change_task", "tasks.view_reminder",
         "appeals.view_historicalappeal", "tasks.view_historicaltask",
+        "authorization.view_approvalrequest", "authorization.add_approvalrequest",
+        "authorization.view_instruction", "authorization.view_ruleadaptation", "authorization.view_consultation",
     ],
     # Department roles: which tasks is decided per object (their department's), in
     # apps/tasks/permissions.py. They read appeals through their tasks, masked.
     Role.DEPT_STAFF: [
         *_REFERENCE_READ, *_OWN_NOTIFICATIONS, "appeals.view_category",
-        "tasks.view_task", "tasks.change_task", "tasks.view_reminder", "tasks.view_historicaltask",
+        "tasks.view_task", "tasks.change_task", "tasks.view_reminder", "tasks.view_historicaltask", *_DEPT_AUTHZ,
     ],
     Role.DEPT_LEADER: [
         *_REFERENCE_READ, *_OWN_NOTIFICATIONS, "appeals.view_category",
-        "tasks.view_task", "tasks.change_task", "tasks.view_reminder", "tasks.view_historicaltask",
+        "tasks.view_task", "tasks.change_task", "tasks.view_reminder", "tasks.view_historicaltask", *_DEPT_AUTHZ,
+        # Leaders decide what is delegated to them and may pass it on within what they hold.
+        "authorization.change_approvalrequest", "authorization.view_delegation", "authorization.add_delegation",
+        "authorization.change_delegation", "authorization.view_historicaldelegation",
     ],
-    Role.CITY_LEADER: [*_REFERENCE_READ, *_OWN_NOTIFICATIONS, "appeals.view_appeal", "tasks.view_task"],
+    Role.CITY_LEADER: [
+        *_REFERENCE_READ, *_OWN_NOTIFICATIONS, "appeals.view_appeal", "tasks.view_task", *_AUTHZ_READ,
+        "appeals.view_historicalappeal", "tasks.view_historicaltask",
+        "authorization.change_approvalrequest", "authorization.add_delegation", "authorization.change_delegation",
+        "authorization.add_instruction", "authorization.add_ruleadaptation", "authorization.change_ruleadaptation",
+        "authorization.add_consultation", "authorization.change_consultation",
+        "authorization.view_historicalapprovalrequest", "authorization.view_historicaldelegation",
+    ],
     Role.VISIT_AGENT: [
         *_REFERENCE_READ, *_OWN_NOTIFICATIONS, "appeals.view_appeal", "appeals.view_citizen_contact",
         "tasks.view_task",
@@ -82,6 +113,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "appeals.view_citizen_contact",
         "tasks.view_task",
         "tasks.view_reminder",
+        *_AUTHZ_READ,
         "organization.view_user",
         "core.view_calendarday",
         "core.view_calendaryear",
@@ -128,7 +160,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
 # apps add their models here). Reference configuration (categories, rules) is not listed.
 BUSINESS_MODELS = {"appeals.appeal", "appeals.historicalappeal", "tasks.task", "tasks.historicaltask",
                    "tasks.reminder", "tasks.historicalreminder"}
-BUSINESS_APPS = {"authorization", "followups", "supervision", "knowledge", "reports"}
+BUSINESS_APPS = {"authorization", "followups", "supervision", "knowledge", "reports", "simulation"}
 AUDIT_APPS = {"audit"}
 
 # What each role sees first after logging in: shortcuts on the admin index, in order.
@@ -146,12 +178,21 @@ WORKBENCH: dict[str, list[tuple]] = {
     ],
     Role.DEPT_STAFF: [
         (_("my department's open work orders"), "admin:tasks_task_changelist", ""),
+        (_("instructions to act on"), "admin:authorization_instructionreceipt_changelist", ""),
+        (_("consultations to answer"), "admin:authorization_consultationinvite_changelist", ""),
     ],
     Role.DEPT_LEADER: [
+        (_("approvals waiting for me"), "admin:authorization_approvalrequest_changelist", ""),
         (_("my department's open work orders"), "admin:tasks_task_changelist", ""),
+        (_("instructions to act on"), "admin:authorization_instructionreceipt_changelist", ""),
+        (_("consultations to answer"), "admin:authorization_consultationinvite_changelist", ""),
+        (_("my delegations"), "admin:authorization_delegation_changelist", ""),
     ],
     Role.CITY_LEADER: [
-        (_("major emergencies (P0)"), "admin:appeals_appeal_changelist", "?priority__exact=P0"),
+        (_("approvals waiting for me"), "admin:authorization_approvalrequest_changelist", ""),
+        (_("escalated appeals and major emergencies"), "admin:appeals_appeal_changelist", "?escalated=1"),
+        (_("my consultations"), "admin:authorization_consultation_changelist", ""),
+        (_("rule adaptations"), "admin:authorization_ruleadaptation_changelist", ""),
     ],
     Role.VISIT_AGENT: [
         (_("appeals with accepted replies"), "admin:appeals_appeal_changelist", "?status__exact=reviewed"),
