@@ -244,7 +244,13 @@ CELERY_BEAT_SCHEDULE = {
     "outbox-relay": {"task": "outbox.relay_pending", "schedule": float(OUTBOX_RELAY_INTERVAL_SECONDS)},
     # Marks missed time limits and issues reminders; catches up after downtime.
     "sla-sweep": {"task": "tasks.sla_sweep", "schedule": 60.0},
+    # Reminds leaders of approval requests pending too long, then hands them up.
+    "approval-sweep": {"task": "authorization.approval_sweep", "schedule": 300.0},
 }
+
+# Approval requests pending this many working hours remind the leader; as long again
+# and they go up to the grantor's superior.
+APPROVAL_REMIND_WORKING_HOURS = envint("APPROVAL_REMIND_WORKING_HOURS", 4, minimum=1)
 
 # --- Working-day calendar ----------------------------------------------------------------
 # Office hours used to count "working hours" (approval reminders): two blocks a day.

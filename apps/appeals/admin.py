@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.db.models import Q
 from django.http import HttpResponseRedirect
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
@@ -18,6 +19,7 @@ from apps.appeals.forms import (
 )
 from apps.appeals.models import Appeal, Category, DispatchRule
 from apps.appeals.privacy import mask_name, mask_phone
+from apps.authorization.forms import ReasonRequestForm
 from apps.core.admin_actions import ObjectAction, ObjectActionsMixin
 from apps.core.admin_forms import LargeTableAdmin, ServiceAdminMixin
 from apps.organization.models import User
@@ -95,6 +97,16 @@ def _reveal(user, appeal, data):
         "name": contact["name"] or "-", "phone": contact["phone"] or "-"}
 
 
+def _request(kind):
+    def perform(user, appeal, data):
+        from apps.authorization.services import approval_request
+
+        approval_request(actor=user, kind=kind, appeal=appeal, reason=data["reason"])
+        return _("Request sent to the leaders for a decision.")
+
+    return perform
+
+
 @admin.register(Appeal)
 class AppealAdmin(ObjectActionsMixin, SimpleHistoryAdmin, LargeTableAdmin):
     """Operators record appeals here; dispatchers dispatch them. Status changes only via the
@@ -103,7 +115,7 @@ class AppealAdmin(ObjectActionsMixin, SimpleHistoryAdmin, LargeTableAdmin):
     add_form = AppealIntakeForm
     list_display = ["tracking_number", "received_at", "priority", "status", "category_name", "area", "channel",
                     "masked_phone"]
-    list_filter = ["status", "priority", "channel", "appeal_type"]
+    list_filter = ["status", "priority", "is_escalated", "is_excluded_from_appraisal", "channel", "appeal_type"]
     list_select_related = ["category", "area"]
     search_fields = ["=tracking_number"]  # the real search is get_search_results below
     search_help_text = _("Tracking number, phone number, or words of the content or address.")
@@ -118,6 +130,11 @@ class AppealAdmin(ObjectActionsMixin, SimpleHistoryAdmin, LargeTableAdmin):
         ObjectAction("reject", _("Not accepted (out of scope)"), RejectForm, _reject, _intake_allowed, "danger"),
         ObjectAction("reveal", _("Show contact details"), RevealContactForm, _reveal,
                      lambda u, a: u.has_perm("appeals.view_citizen_contact")),
+        ObjectAction("request_exclusion", _("Request exclusion from appraisal"), ReasonRequestForm,
+                     _request("exclusion"), lambda u, a: u.role in INTAKE_ROLES and not a.is_excluded_from_appraisal),
+        ObjectAction("request_escalation", _("Request escalation to the city government"), ReasonRequestForm,
+                     _request("escalation"), lambda u, a: u.role in INTAKE_ROLES and not a.is_escalated
+                     and a.status in {Appeal.Status.RECEIVED, Appeal.Status.DISPATCHED}),
     ]
 
     # --- queryset and permissions ------------------------------------------------------------
@@ -125,7 +142,7 @@ class AppealAdmin(ObjectActionsMixin, SimpleHistoryAdmin, LargeTableAdmin):
     def get_queryset(self, request):
         qs = super().get_queryset(request)
         if request.user.role == R.CITY_LEADER:
-            return qs.filter(priority=Appeal.Priority.P0)
+            return qs.filter(Q(is_escalated=True) | Q(priority=Appeal.Priority.P0))
         return qs
 
     def has_delete_permission(self, request, obj=None):
@@ -144,7 +161,8 @@ class AppealAdmin(ObjectActionsMixin, SimpleHistoryAdmin, LargeTableAdmin):
             return AppealIntakeForm.Meta.fields
         return ["tracking_number", "status", "received_at", "received_by", "channel", "appeal_type", "priority",
                 "category", "area", "address", "content", "citizen_contact", "is_anonymous", "is_confidential",
-                "answer", "reject_route", "reject_reason", "merged_into", "work_orders", "likely_duplicates"]
+                "answer", "reject_route", "reject_reason", "merged_into", "is_escalated", "escalated_at",
+                "is_excluded_from_appraisal", "exclusion_reason", "work_orders", "approvals", "likely_duplicates"]
 
     def get_readonly_fields(self, request, obj=None):
         return [] if obj is None else self.get_fields(request, obj)
@@ -197,6 +215,12 @@ class AppealAdmin(ObjectActionsMixin, SimpleHistoryAdmin, LargeTableAdmin):
             ((reverse("admin:tasks_task_change", args=[t.pk]), t.department, t.get_role_display(),
               t.get_status_display()) for t in tasks),
         ) or "-"
+
+    @admin.display(description=_("requests for a leader's decision"))
+    def approvals(self, obj):
+        from apps.authorization.display import approvals_html
+
+        return approvals_html(obj.approval_requests.all())
 
     @admin.display(description=_("likely duplicates (30 days)"))
     def likely_duplicates(self, obj):

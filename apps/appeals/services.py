@@ -77,6 +77,8 @@ def appeal_register(
         citizen_name = ""
     now = timezone.now()
     appeal = Appeal(
+        is_escalated=priority == Appeal.Priority.P0,  # a major emergency goes to the city government
+        escalated_at=now if priority == Appeal.Priority.P0 else None,
         tracking_number=_next_tracking_number(now), channel=channel, appeal_type=appeal_type, category=category,
         area=area, address=address, content=content.strip(), citizen_name=citizen_name, citizen_phone=citizen_phone,
         is_anonymous=is_anonymous, is_confidential=is_confidential, priority=priority,
@@ -208,4 +210,39 @@ def appeal_mark_dispatched(*, actor: User, appeal: Appeal, reason: str, expected
         if old == Appeal.Status.RECEIVED:
             appeal.concluded_at, appeal.concluded_by = timezone.now(), actor
         _save(appeal, actor=actor, reason=reason, fields=["status", "concluded_at", "concluded_by"])
+    return appeal
+
+
+@transaction.atomic
+def appeal_escalate(*, actor: User, appeal: Appeal, reason: str) -> Appeal:
+    """提级: the appeal goes to the city government (an approved escalation). The city
+    leaders are told at once and its open work orders get the 24-hour limit."""
+    reason = require_text(reason)
+    appeal = _lock(appeal, None)
+    if appeal.is_escalated:
+        raise DomainError(_("Appeal %(number)s is already escalated.") % {"number": appeal.tracking_number})
+    if appeal.status not in {Appeal.Status.RECEIVED, Appeal.Status.DISPATCHED}:
+        raise DomainError(_("Only appeals being handled can be escalated."))
+    appeal.is_escalated, appeal.escalated_at = True, timezone.now()
+    _save(appeal, actor=actor, reason=reason, fields=["is_escalated", "escalated_at"])
+    record(actor=actor, action="appeal.escalated", target=appeal, reason=reason)
+    notifications.notify_role(
+        role=User.Role.CITY_LEADER,
+        title=_("Escalated to the city government: %(number)s") % {"number": appeal.tracking_number},
+        body=reason, link=f"/admin/appeals/appeal/{appeal.pk}/change/",
+    )
+    return appeal
+
+
+@transaction.atomic
+def appeal_exclude_from_appraisal(*, actor: User, appeal: Appeal, reason: str) -> Appeal:
+    """An approved exclusion: the appeal stays in volumes but not in department scores."""
+    reason = require_text(reason)
+    appeal = _lock(appeal, None)
+    if appeal.is_excluded_from_appraisal:
+        raise DomainError(_("Appeal %(number)s is already excluded from appraisal.")
+                          % {"number": appeal.tracking_number})
+    appeal.is_excluded_from_appraisal, appeal.exclusion_reason = True, reason
+    _save(appeal, actor=actor, reason=reason, fields=["is_excluded_from_appraisal", "exclusion_reason"])
+    record(actor=actor, action="appeal.excluded_from_appraisal", target=appeal, reason=reason)
     return appeal

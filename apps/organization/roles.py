@@ -190,7 +190,7 @@ WORKBENCH: dict[str, list[tuple]] = {
     ],
     Role.CITY_LEADER: [
         (_("approvals waiting for me"), "admin:authorization_approvalrequest_changelist", ""),
-        (_("escalated appeals and major emergencies"), "admin:appeals_appeal_changelist", "?escalated=1"),
+        (_("escalated appeals and major emergencies"), "admin:appeals_appeal_changelist", "?is_escalated__exact=1"),
         (_("my consultations"), "admin:authorization_consultation_changelist", ""),
         (_("rule adaptations"), "admin:authorization_ruleadaptation_changelist", ""),
     ],

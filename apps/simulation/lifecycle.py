@@ -3,9 +3,11 @@
 `plan_life` draws when each step happens (sign, contact, reply, review; or a return),
 possibly after `now`; `Life.at(now)` keeps what has happened by then. From that,
 `running_intervals` says when each time limit was running (apps.tasks.sla.running_deadlines
-over time), and `sweep_marks` when the minute sweep marked a miss and issued the reminder
-(apps.tasks.services._sweep_one): at the first sweep run at or after the due time (or the
-reminder time) while the limit was still running.
+over time), and `sweep_marks` when a miss was marked and the reminder issued: the minute
+sweep (apps.tasks.services._sweep_one) marks a miss at its first run at or after the due
+time while the limit still runs, unless a transition stops the clock before that run, in
+which case the transition marks it (services._note_misses); the reminder goes out at the
+first sweep run at or after the reminder time while the limit still runs.
 
 Due times come from `Deadlines`: sla.rule_for and sla.due_times, memoised (the rule table
 is read once per priority × type × category, the working-day arithmetic once per date).
@@ -43,13 +45,19 @@ class Deadlines:
     """sla.rule_for + sla.due_times + sla.reminder_time, memoised; results are identical."""
 
     def __init__(self):
+        from apps.tasks.models import SlaRule
+
         self.tz = timezone.get_current_timezone()
         self._limits: dict = {}
         self._working: dict = {}
         self._reminder: dict = {}
+        # rule_for depends on the type and the category only if some active rule names one.
+        active = SlaRule.objects.filter(is_active=True)
+        self._by_type = active.exclude(appeal_type="").exists()
+        self._by_category = active.exclude(category=None).exists()
 
     def limits(self, *, priority: str, appeal_type: str, category) -> sla.Limits:
-        key = (priority, appeal_type, category.pk)
+        key = (priority, appeal_type if self._by_type else "", category.pk if self._by_category else None)
         hit = self._limits.get(key)
         if hit is None:
             hit = self._limits[key] = sla.rule_for(priority=priority, appeal_type=appeal_type, category=category)
@@ -165,23 +173,45 @@ def _first(*moments):
     return min(present) if present else None
 
 
+def _stop(*candidates: tuple) -> tuple:
+    """The earliest (moment, actor) among the transitions that stop a clock; (None, None) if none."""
+    present = [c for c in candidates if c[0] is not None]
+    return min(present, key=lambda c: c[0]) if present else (None, None)
+
+
 def running_intervals(life: Life) -> dict[str, list[tuple]]:
-    """When each limit was running (sla.running_deadlines over time); end None = still running."""
-    start = life.dispatched_at
+    """When each limit was running (sla.running_deadlines over time), as (start, end, actor of
+    the transition that ends it); end None = still running."""
+    start, handler = life.dispatched_at, life.handler
+    decided = (life.return_decided_at, life.return_decided_by)
     intervals = {
-        "sign": [(start, _first(life.signed_at, life.return_decided_at))],
-        "contact": [(start, _first(life.contacted_at, life.replied_at, life.return_decided_at))],
-        "resolve": [(start, _first(life.replied_at, life.return_decided_at))],
+        "sign": [(start, *_stop((life.signed_at, handler), decided))],
+        "contact": [(start, *_stop((life.contacted_at, handler), (life.replied_at, handler), decided))],
+        "resolve": [(start, *_stop((life.replied_at, handler), decided))],
     }
     if life.sent_back_at:  # a reply sent back restarts the limits at their original due times
-        intervals["resolve"].append((life.sent_back_at, life.replied_again_at))
+        again = (life.sent_back_at, life.replied_again_at, handler if life.replied_again_at else None)
+        intervals["resolve"].append(again)
         if life.contacted_at is None:
-            intervals["contact"].append((life.sent_back_at, life.replied_again_at))
+            intervals["contact"].append(again)
     return intervals
 
 
+def _first_mark(intervals: list[tuple], due: dt.datetime) -> tuple | None:
+    """(moment, actor) a miss is marked: the sweep's first run while the limit runs (actor
+    None), or the transition that stops the clock before that run."""
+    for start, end, end_actor in intervals:
+        if end is not None and end <= due:
+            continue
+        tick = sweep_tick(max(start, due))
+        if end is None or tick < end:
+            return tick, None
+        return end, end_actor
+    return None
+
+
 def _first_sweep_while_running(intervals: list[tuple], moment: dt.datetime) -> dt.datetime | None:
-    for start, end in intervals:
+    for start, end, _actor in intervals:
         if end is not None and end <= moment:
             continue
         tick = sweep_tick(max(start, moment))
@@ -195,21 +225,24 @@ class Mark:
     kind: str
     due: dt.datetime
     marked_at: dt.datetime
+    marked_by: object  # None: the sweep (system account); else the acting user of the transition
     reminded_at: dt.datetime | None
 
 
 def sweep_marks(life: Life, deadlines: Deadlines, now: dt.datetime) -> list[Mark]:
-    """The misses the sweep has marked by `now`, and the reminders it has issued."""
+    """The misses marked by `now` (by the sweep or a transition), and the reminders issued."""
     intervals = running_intervals(life)
     marks = []
     for kind, due in (("sign", life.sign_due), ("contact", life.contact_due), ("resolve", life.resolve_due)):
         if due > now:
             continue
-        marked = _first_sweep_while_running(intervals[kind], due)
-        if marked is None or marked > now:
+        first = _first_mark(intervals[kind], due)
+        if first is None or first[0] > now:
             continue
-        reminded = _first_sweep_while_running(intervals[kind], max(deadlines.reminder_time(due), marked))
-        marks.append(Mark(kind, due, marked, reminded if reminded is not None and reminded <= now else None))
+        marked_at, marked_by = first
+        reminded = _first_sweep_while_running(intervals[kind], max(deadlines.reminder_time(due), marked_at))
+        marks.append(Mark(kind, due, marked_at, marked_by,
+                          reminded if reminded is not None and reminded <= now else None))
     return marks
 
 

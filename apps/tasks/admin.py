@@ -7,6 +7,8 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from apps.appeals.forms import RevealContactForm
 from apps.appeals.privacy import mask_name, mask_phone
+from apps.authorization.display import approvals_html
+from apps.authorization.forms import ExtensionRequestForm, ReasonRequestForm, ReassignRequestForm
 from apps.core.admin_actions import ObjectAction, ObjectActionsMixin
 from apps.core.admin_forms import LargeTableAdmin, ServiceAdminMixin
 from apps.core.exceptions import DomainError
@@ -157,6 +159,18 @@ def _reveal(user, task, data):
         "name": contact["name"] or "-", "phone": contact["phone"] or "-"}
 
 
+def _request(kind):
+    def perform(user, task, data):
+        from apps.authorization.services import approval_request
+
+        request = approval_request(actor=user, kind=kind, task=task, reason=data["reason"],
+                                   extension_days=data.get("days"), target_department=data.get("target_department"))
+        return _("Request sent to %(n)d leader(s) for a decision.") % {
+            "n": request.approvalrequestuserobjectpermission_set.count()}
+
+    return perform
+
+
 def _reveal_allowed(user, task):
     if user.has_perm("appeals.view_citizen_contact"):
         return True
@@ -183,7 +197,8 @@ class TaskAdmin(ObjectActionsMixin, SimpleHistoryAdmin, LargeTableAdmin):
               "sign_due_at", "contact_due_at", "resolve_due_at", "signed_at", "signed_by", "contacted_at",
               "contact_method", "contact_note", "replied_at", "result", "reply_text", "policy_basis",
               "reviewed_at", "review_comment", "sent_back_count", "return_reason", "return_requested_at",
-              "return_decision_comment", "sign_overdue_at", "contact_overdue_at", "resolve_overdue_at"]
+              "return_decision_comment", "extended_days", "sign_overdue_at", "contact_overdue_at",
+              "resolve_overdue_at", "approvals"]
     readonly_fields = fields
     object_actions = [
         ObjectAction("sign", _("Sign for"), SignForm, _sign, lambda u, t: _mine(u, t) and t.status == S.PENDING_SIGN),
@@ -197,6 +212,17 @@ class TaskAdmin(ObjectActionsMixin, SimpleHistoryAdmin, LargeTableAdmin):
         ObjectAction("decide_return", _("Decide the return request"), ReturnDecisionForm, _decide_return,
                      lambda u, t: u.role == R.DISPATCHER and t.status == S.RETURN_REQUESTED),
         ObjectAction("reveal", _("Show the citizen's contact details"), RevealContactForm, _reveal, _reveal_allowed),
+        # Requests for a leader's decision (apps.authorization).
+        ObjectAction("request_extension", _("Request an extension"), ExtensionRequestForm, _request("extension"),
+                     lambda u, t: _mine(u, t) and t.status in {S.PENDING_SIGN, S.IN_PROGRESS}),
+        ObjectAction("request_closure", _("Request closure as not resolvable"), ReasonRequestForm,
+                     _request("closure"), lambda u, t: _mine(u, t) and t.status in {S.IN_PROGRESS, S.REPLIED}),
+        ObjectAction("request_escalation", _("Request escalation to the city government"), ReasonRequestForm,
+                     _request("escalation"), lambda u, t: (_mine(u, t) or u.role == R.DISPATCHER)
+                     and t.is_open and not t.appeal.is_escalated),
+        ObjectAction("request_reassignment", _("Request reassignment (leader's approval)"), ReassignRequestForm,
+                     _request("return"), lambda u, t: u.role == R.DISPATCHER and t.status in {S.PENDING_SIGN,
+                                                                                              S.IN_PROGRESS}),
     ]
 
     def get_queryset(self, request):
@@ -273,6 +299,10 @@ class TaskAdmin(ObjectActionsMixin, SimpleHistoryAdmin, LargeTableAdmin):
         if a.is_confidential:
             return _("confidential: the centre contacts the citizen")
         return f"{mask_name(a.citizen_name)} {mask_phone(a.citizen_phone)}"
+
+    @admin.display(description=_("requests for a leader's decision"))
+    def approvals(self, obj):
+        return approvals_html(obj.approval_requests.all())
 
     def action_summary(self, request, obj):
         a = obj.appeal

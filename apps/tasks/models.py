@@ -99,8 +99,10 @@ class Task(TimeStampedModel):
         RED = "red", _("overdue")
 
     ALLOWED = {
-        Status.PENDING_SIGN: {Status.IN_PROGRESS, Status.RETURN_REQUESTED},
-        Status.IN_PROGRESS: {Status.REPLIED, Status.RETURN_REQUESTED},
+        # RETURNED from pending/in progress: a reassignment approved by a leader;
+        # DONE from in progress: closure as not resolvable approved by a leader.
+        Status.PENDING_SIGN: {Status.IN_PROGRESS, Status.RETURN_REQUESTED, Status.RETURNED},
+        Status.IN_PROGRESS: {Status.REPLIED, Status.RETURN_REQUESTED, Status.RETURNED, Status.DONE},
         Status.RETURN_REQUESTED: {Status.RETURNED, Status.PENDING_SIGN, Status.IN_PROGRESS},
         Status.REPLIED: {Status.DONE, Status.IN_PROGRESS},
         Status.DONE: {Status.IN_PROGRESS},  # reopened after an unsatisfied visit (issue 6)

@@ -41,7 +41,8 @@ def visible_tasks(user, qs: QuerySet[Task] | None = None, *, include_shared: boo
         own = Q(department_id=user.department_id)
         return qs.filter(own | _shared_with(user)) if include_shared else qs.filter(own)
     if user.role == R.CITY_LEADER:
-        return qs.filter(appeal__priority="P0")
+        # Escalated appeals (P0 ones are escalated at intake) and nothing else.
+        return qs.filter(Q(appeal__is_escalated=True) | Q(appeal__priority="P0"))
     return qs.none()
 
 

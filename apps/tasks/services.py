@@ -208,20 +208,90 @@ def task_decide_return(
         _notify_department(task.department, _("Return refused: %(number)s") % {"number": task.appeal.tracking_number},
                            comment, task)
         return task
+    return _return_and_reassign(actor=actor, task=task, reassign_to=reassign_to, comment=comment, now=now,
+                                action="task.return_approved")
+
+
+def _return_and_reassign(*, actor, task: Task, reassign_to: Department | None, comment: str, now,
+                         action: str) -> Task:
     if reassign_to is None:
         raise DomainError(_("Choose the department that takes the work order instead."))
     if reassign_to.pk == task.department_id:
         raise DomainError(_("Reassign to another department than the one returning it."))
+    if not reassign_to.is_active:
+        raise DomainError(_("Deactivated departments cannot receive work orders."))
+    old = task.status
     task.move_to(Task.Status.RETURNED)
     task.closed_at = now
     _save(task, actor=actor, reason=comment)
-    record(actor=actor, action="task.return_approved", target=task, reason=comment,
-           changes={"status": [Task.Status.RETURN_REQUESTED, Task.Status.RETURNED], "reassigned_to": reassign_to.code})
+    record(actor=actor, action=action, target=task, reason=comment,
+           changes={"status": [old, Task.Status.RETURNED], "reassigned_to": reassign_to.code})
     new_task = _create_task(actor=actor, appeal=task.appeal, department=reassign_to, role=task.role,
                             note=_("reassigned after return: %(comment)s") % {"comment": comment}, now=now)
     task.replaced_by = new_task
     task.save(update_fields=["replaced_by"])  # same transaction; the history row above has the decision
     return new_task
+
+
+# --- Effects of leaders' approvals (called by apps.authorization in the same transaction) -----
+
+
+def task_extend(*, actor: User, task: Task, days: int, reason: str) -> Task:
+    """Move the resolve limit `days` working days later (an approved extension)."""
+    task = _lock(task, None)
+    if task.status not in {Task.Status.PENDING_SIGN, Task.Status.IN_PROGRESS, Task.Status.RETURN_REQUESTED}:
+        raise DomainError(_("Only open work orders can be extended."))
+    old_due = task.resolve_due_at
+    task.resolve_due_at = working_calendar.add_working_days(old_due, days)
+    task.extended_days += days
+    _save(task, actor=actor, reason=reason)
+    record(actor=actor, action="task.extended", target=task, reason=reason,
+           changes={"resolve_due_at": [old_due, task.resolve_due_at], "days": days})
+    return task
+
+
+def task_reassign(*, actor: User, task: Task, to: Department, reason: str) -> Task:
+    """An approved reassignment: the task is returned and a new one goes to `to`."""
+    task = _lock(task, None)
+    return _return_and_reassign(actor=actor, task=task, reassign_to=to, comment=reason, now=timezone.now(),
+                                action="task.reassigned")
+
+
+def task_close_unresolvable(*, actor: User, task: Task, reason: str) -> Task:
+    """An approved closure as "cannot be resolved": the work order ends with that result."""
+    task = _lock(task, None)
+    if task.status not in {Task.Status.IN_PROGRESS, Task.Status.REPLIED}:
+        raise DomainError(_("Only work orders in progress or replied can be closed."))
+    old = task.status
+    task.move_to(Task.Status.DONE)
+    task.result = Task.Result.NOT_RESOLVABLE
+    task.reply_text = task.reply_text or reason
+    task.closed_at = timezone.now()
+    _save(task, actor=actor, reason=reason)
+    record(actor=actor, action="task.closed_unresolvable", target=task, reason=reason,
+           changes={"status": [old, Task.Status.DONE]})
+    live = Task.objects.filter(appeal=task.appeal).exclude(status=Task.Status.RETURNED)
+    if not live.exclude(status=Task.Status.DONE).exists():
+        appeal_services.appeal_mark_reviewed(actor=actor, appeal=task.appeal, reason=reason)
+    return task
+
+
+def tasks_escalate(*, actor: User, appeal: Appeal, reason: str) -> int:
+    """An escalated appeal must be resolved within 24 hours (DESIGN §5): open work orders'
+    resolve limits move earlier where they are later than that."""
+    deadline = timezone.now() + timezone.timedelta(hours=24)
+    count = 0
+    for task in Task.objects.filter(appeal=appeal, status__in=[Task.Status.PENDING_SIGN, Task.Status.IN_PROGRESS,
+                                                               Task.Status.RETURN_REQUESTED]):
+        task = _lock(task, None)
+        if task.resolve_due_at > deadline:
+            old = task.resolve_due_at
+            task.resolve_due_at = deadline
+            _save(task, actor=actor, reason=reason)
+            record(actor=actor, action="task.escalated", target=task, reason=reason,
+                   changes={"resolve_due_at": [old, deadline]})
+            count += 1
+    return count
 
 
 @transaction.atomic

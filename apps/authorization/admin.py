@@ -1,0 +1,222 @@
+from django.contrib import admin, messages
+from django.template.response import TemplateResponse
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from simple_history.admin import SimpleHistoryAdmin
+
+from apps.authorization import selectors, services
+from apps.authorization.forms import BulkDecisionForm, DecisionForm, DelegationForm, RevokeForm, WithdrawForm
+from apps.authorization.models import ApprovalRequest, Delegation
+from apps.core.admin_actions import ObjectAction, ObjectActionsMixin
+from apps.core.admin_forms import LargeTableAdmin, ServiceAdminMixin
+from apps.organization.models import User
+
+R = User.Role
+PENDING = ApprovalRequest.Status.PENDING
+
+
+def _is_routed(user, request):
+    return selectors.approval_queue(user).filter(pk=request.pk).exists()
+
+
+def _decide(approve):
+    def perform(user, request, data):
+        services.approval_decide(actor=user, request=request, approve=approve, comment=data["comment"],
+                                 expected_version=data["version"])
+        return _("Request approved; its effect is applied.") if approve else _("Request rejected.")
+
+    return perform
+
+
+def _withdraw(user, request, data):
+    services.approval_withdraw(actor=user, request=request, reason=data["reason"])
+    return _("Request withdrawn.")
+
+
+def _may_decide(user, request):
+    return request.status == PENDING and user.role in {R.DEPT_LEADER, R.CITY_LEADER} and \
+        request.requested_by_id != user.pk and (user.role == R.CITY_LEADER or _is_routed(user, request))
+
+
+class QueueFilter(admin.SimpleListFilter):
+    """Leaders land on what waits for them; "all" shows everything they may see."""
+
+    title = _("whose")
+    parameter_name = "queue"
+
+    def lookups(self, request, model_admin):
+        if request.user.role in {R.DEPT_LEADER, R.CITY_LEADER}:
+            return [("all", _("all I may see"))]
+        return []
+
+    def choices(self, changelist):
+        if not self.lookup_choices:
+            return
+        yield {"selected": self.value() is None, "display": _("waiting for my decision"),
+               "query_string": changelist.get_query_string(remove=[self.parameter_name])}
+        yield {"selected": self.value() == "all", "display": _("all I may see"),
+               "query_string": changelist.get_query_string({self.parameter_name: "all"})}
+
+    def queryset(self, request, queryset):
+        return queryset  # applied in get_queryset, which knows the user
+
+
+@admin.register(ApprovalRequest)
+class ApprovalRequestAdmin(ObjectActionsMixin, SimpleHistoryAdmin, LargeTableAdmin):
+    """The leader workbench: pending requests routed to me, most urgent first, approve or
+    reject with a comment in one step, or several of one kind at once."""
+
+    list_display = ["kind", "tracking_number", "department", "requested_by", "requested_at", "waiting",
+                    "extension_days", "resolve_due", "status"]
+    list_filter = [QueueFilter, "status", "kind"]
+    list_select_related = ["appeal", "task", "department", "requested_by"]
+    search_fields = ["=appeal__tracking_number"]
+    readonly_fields = ["kind", "appeal", "task", "department", "requested_by", "requested_at", "reason",
+                       "extension_days", "target_department", "status", "decided_by", "decided_at", "comment",
+                       "route_level", "reminded_at"]
+    fields = readonly_fields
+    change_list_template = "admin/authorization/approvalrequest/change_list.html"
+    change_form_template = "admin/tasks/task/change_form.html"
+    actions = ["approve_selected", "reject_selected"]
+    object_actions = [
+        ObjectAction("approve", _("Approve"), DecisionForm, _decide(True), _may_decide),
+        ObjectAction("reject", _("Reject"), DecisionForm, _decide(False), _may_decide, "danger"),
+        ObjectAction("withdraw", _("Withdraw my request"), WithdrawForm, _withdraw,
+                     lambda u, r: r.status == PENDING and r.requested_by_id == u.pk),
+    ]
+
+    def get_queryset(self, request):
+        qs = super().get_queryset(request)
+        user = request.user
+        on_list = request.resolver_match and request.resolver_match.url_name.endswith("_changelist")
+        if on_list and user.role in {R.DEPT_LEADER, R.CITY_LEADER} and request.GET.get("queue") != "all":
+            return selectors.approval_queue(user, qs)
+        return selectors.approval_list_for(user, qs)
+
+    def get_ordering(self, request):
+        return []  # approval_queue orders by urgency; otherwise the model's order
+
+    def has_add_permission(self, request):
+        return False  # raised from a work order or an appeal page
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        if request.user.role not in {R.DEPT_LEADER, R.CITY_LEADER}:
+            actions.pop("approve_selected", None)
+            actions.pop("reject_selected", None)
+        return actions
+
+    def changelist_view(self, request, extra_context=None):
+        extra_context = extra_context or {}
+        if request.user.role in {R.DEPT_LEADER, R.CITY_LEADER}:
+            extra_context["leader_figures"] = selectors.leader_figures(request.user)
+        return super().changelist_view(request, extra_context)
+
+    @admin.display(description=_("tracking number"))
+    def tracking_number(self, obj):
+        return obj.appeal.tracking_number
+
+    @admin.display(description=_("waiting"))
+    def waiting(self, obj):
+        end = obj.decided_at or timezone.now()
+        hours = (end - obj.requested_at).total_seconds() / 3600
+        return f"{hours:.1f} h"
+
+    @admin.display(description=_("resolve by"))
+    def resolve_due(self, obj):
+        return timezone.localtime(obj.task.resolve_due_at).strftime("%Y-%m-%d %H:%M") if obj.task_id else "-"
+
+    def action_summary(self, request, obj):
+        rows = [(_("kind"), obj.get_kind_display()), (_("appeal"), obj.appeal.tracking_number),
+                (_("department concerned"), obj.department), (_("requested by"), obj.requested_by),
+                (_("reason"), obj.reason)]
+        if obj.extension_days:
+            rows.append((_("extension (working days)"), obj.extension_days))
+        if obj.target_department_id:
+            rows.append((_("reassign to"), obj.target_department))
+        return rows
+
+    def _bulk(self, request, queryset, approve):
+        if "apply" in request.POST:
+            form = BulkDecisionForm(request.POST)
+            if form.is_valid():
+                try:
+                    decided, refused = services.approval_decide_many(
+                        actor=request.user, requests=list(queryset), approve=approve,
+                        comment=form.cleaned_data["comment"])
+                except Exception as exc:  # e.g. mixed kinds: say so, change nothing
+                    self.message_user(request, str(exc), messages.ERROR)
+                    return None
+                self.message_user(request, _("%(n)d request(s) decided.") % {"n": decided}, messages.SUCCESS)
+                if refused:
+                    self.message_user(request, "; ".join(refused), messages.WARNING)
+                return None
+        else:
+            form = BulkDecisionForm()
+        context = {**self.admin_site.each_context(request), "title": _("Approve the selected requests") if approve
+                   else _("Reject the selected requests"), "form": form, "queryset": queryset,
+                   "opts": self.model._meta, "action": "approve_selected" if approve else "reject_selected",
+                   "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME}
+        return TemplateResponse(request, "admin/authorization/approvalrequest/bulk_decision.html", context)
+
+    @admin.action(description=_("Approve the selected requests (one comment)"), permissions=["view"])
+    def approve_selected(self, request, queryset):
+        return self._bulk(request, queryset, True)
+
+    @admin.action(description=_("Reject the selected requests (one comment)"), permissions=["view"])
+    def reject_selected(self, request, queryset):
+        return self._bulk(request, queryset, False)
+
+
+def _revoke(user, delegation, data):
+    services.delegation_revoke(actor=user, delegation=delegation, reason=data["reason"])
+    return _("Delegation revoked.")
+
+
+@admin.register(Delegation)
+class DelegationAdmin(ObjectActionsMixin, ServiceAdminMixin, SimpleHistoryAdmin, LargeTableAdmin):
+    form = DelegationForm
+    list_display = ["grantee", "kind", "scope", "max_extension_days", "valid_from", "valid_until", "grantor",
+                    "revoked_at"]
+    list_filter = ["kind"]
+    list_select_related = ["grantee", "grantor", "scope"]
+    autocomplete_fields = ["scope"]
+    change_form_template = "admin/tasks/task/change_form.html"
+    object_actions = [
+        ObjectAction("revoke", _("Revoke"), RevokeForm, _revoke,
+                     lambda u, d: d.revoked_at is None and (u.pk == d.grantor_id or u.role == R.CITY_LEADER), "danger"),
+    ]
+
+    def get_queryset(self, request):
+        return selectors.delegation_list_for(request.user, super().get_queryset(request))
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is None:
+            return []
+        return ["grantor", "grantee", "kind", "scope", "max_extension_days", "valid_from", "valid_until", "reason",
+                "revoked_at", "revoked_by"]
+
+    def get_fields(self, request, obj=None):
+        if obj is None:
+            return DelegationForm.Meta.fields
+        return self.get_readonly_fields(request, obj)
+
+    def has_change_permission(self, request, obj=None):
+        return obj is None and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+# Instructions, adaptations and consultations.
+try:
+    from apps.authorization import admin_more  # noqa: F401,E402
+except ImportError:  # pragma: no cover - while the module is being written
+    pass
