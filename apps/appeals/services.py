@@ -76,6 +76,11 @@ def appeal_register(
     if is_anonymous:
         citizen_name = ""
     now = timezone.now()
+    # A leader's live adaptation (变通) may raise the priority of new appeals like this one.
+    from apps.authorization.adaptations import adapted_priority
+
+    requested_priority = priority
+    priority, adaptation = adapted_priority(category=category, area=area, priority=priority, at=now)
     appeal = Appeal(
         is_escalated=priority == Appeal.Priority.P0,  # a major emergency goes to the city government
         escalated_at=now if priority == Appeal.Priority.P0 else None,
@@ -94,6 +99,7 @@ def appeal_register(
     record(actor=actor, action="appeal.received", target=appeal, reason="", changes={
         "channel": channel, "appeal_type": appeal_type, "category": category.code, "area": area.code,
         "priority": priority, "phone": mask_phone(citizen_phone),
+        **({"priority_raised_from": requested_priority, "adaptation": adaptation.pk} if adaptation else {}),
     })
     if priority == Appeal.Priority.P0:
         _notify_p0(appeal)

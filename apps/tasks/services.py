@@ -66,10 +66,24 @@ def _notify_department(department: Department, title: str, body: str, task: Task
 # --- Dispatch ------------------------------------------------------------------------------
 
 
+def _limits_for(appeal: Appeal, now) -> sla.Limits:
+    """The rule table's limits, with the resolve limit shortened by a live adaptation (变通)
+    when that ends earlier (an adaptation never lengthens a limit)."""
+    from apps.authorization.adaptations import adapted_resolve_limit
+
+    limits = sla.rule_for(priority=appeal.priority, appeal_type=appeal.appeal_type, category=appeal.category)
+    adapted = adapted_resolve_limit(category=appeal.category, area=appeal.area, at=now)
+    if adapted is not None:
+        amount, unit, _adaptation = adapted
+        if sla.add_limit(now, amount, unit) < sla.add_limit(now, *limits.resolve):
+            limits = sla.Limits(limits.sign, limits.contact, (amount, unit))
+    return limits
+
+
 def _create_task(*, actor, appeal: Appeal, department: Department, role: str, note: str, now,
                  limits: sla.Limits | None = None) -> Task:
     if limits is None:
-        limits = sla.rule_for(priority=appeal.priority, appeal_type=appeal.appeal_type, category=appeal.category)
+        limits = _limits_for(appeal, now)
     sign_due, contact_due, resolve_due = sla.due_times(now, limits)
     task = Task(
         appeal=appeal, department=department, role=role, dispatched_at=now, dispatched_by=actor,
@@ -125,7 +139,7 @@ def appeal_dispatch(
                                                     expected_version=expected_version)
     now = timezone.now()
     note = override_reason or (_("by dispatch rule: %(rule)s") % {"rule": suggestion.explanation})
-    limits = sla.rule_for(priority=appeal.priority, appeal_type=appeal.appeal_type, category=appeal.category)
+    limits = _limits_for(appeal, now)
     lead_task = _create_task(actor=actor, appeal=appeal, department=lead, role=Task.Role.LEAD, note=note, now=now,
                              limits=limits)
     for dept in co:

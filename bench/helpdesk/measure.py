@@ -68,7 +68,8 @@ def p95(samples: list[float]) -> float:
     return s[max(0, math.ceil(0.95 * len(s)) - 1)]
 
 
-def summarize(samples_s: list[float], queries: int, **extra) -> dict:
+def summarize(samples_s: list[float], queries: int, cpu_s: list[float] | None = None,
+              **extra) -> dict:
     ms = [x * 1000 for x in samples_s]
     out = {
         "median_ms": round(statistics.median(ms), 1),
@@ -78,6 +79,10 @@ def summarize(samples_s: list[float], queries: int, **extra) -> dict:
         "n": len(ms),
         "queries": queries,
     }
+    if cpu_s:
+        # CPU time of this (Django) process only, PostgreSQL's excluded: a figure
+        # that other load on the machine inflates much less than wall time.
+        out["python_cpu_median_ms"] = round(statistics.median(cpu_s) * 1000, 1)
     out.update(extra)
     return out
 
@@ -93,14 +98,17 @@ def timed(fn, *, warmup: int, repeat: int, label: str):
     with CaptureQueriesContext(connection) as ctx:
         result = fn()
     queries = len(ctx.captured_queries)
-    samples = []
+    samples, cpu = [], []
     for i in range(repeat):
+        c = time.process_time()
         t = time.perf_counter()
         result = fn()
         samples.append(time.perf_counter() - t)
+        cpu.append(time.process_time() - c)
     log(f"{label}: median {statistics.median(samples) * 1000:.1f} ms, "
-        f"p95 {p95(samples) * 1000:.1f} ms, {queries} queries")
-    return samples, queries, result, ctx
+        f"p95 {p95(samples) * 1000:.1f} ms, {queries} queries "
+        f"(python cpu median {statistics.median(cpu) * 1000:.1f} ms)")
+    return samples, queries, result, cpu
 
 
 def main() -> int:
@@ -182,7 +190,8 @@ def main() -> int:
             "postgresql": pg_version,
         },
         "machine": {"cpus": os.cpu_count(), "platform": platform.platform(),
-                    "processor": _cpu_model()},
+                    "processor": _cpu_model(),
+                    "loadavg_at_start": [round(x, 2) for x in os.getloadavg()]},
         "database": db["NAME"],
         "data": {"queues": n_queues, "users": n_users, "active_users": n_active,
                  "tickets": n_tickets, "followups": n_followups,
@@ -203,14 +212,14 @@ def main() -> int:
         assert r.status_code == 200, (r.status_code, page_url)
         return r
 
-    samples_page, q_page, resp, _ = timed(get_page, warmup=args.warmup, repeat=args.repeat,
+    samples_page, q_page, resp, cpu_page = timed(get_page, warmup=args.warmup, repeat=args.repeat,
                                           label="queue_list page")
     html = resp.content.decode()
     m = re.search(r"datatables_ticket_list/([A-Za-z0-9+/=]*)", html)
     assert m, "datatables URL not found in the ticket list page"
     b64 = m.group(1)
     M["queue_list"] = summarize(
-        samples_page, q_page, url=page_url, view="helpdesk.views.staff.ticket_list",
+        samples_page, q_page, cpu_page, url=page_url, view="helpdesk.views.staff.ticket_list",
         what="HTML shell of the staff ticket list (filters, mass-update assign dropdown); rows come from queue_list_data",
         bytes=len(resp.content),
         assign_options=html.count("value='assign_"),
@@ -231,11 +240,11 @@ def main() -> int:
         return url, get_data
 
     data_url, get_data = data_getter(b64)
-    samples_data, q_data, resp, _ = timed(get_data, warmup=args.warmup, repeat=args.repeat,
+    samples_data, q_data, resp, cpu_data = timed(get_data, warmup=args.warmup, repeat=args.repeat,
                                           label="queue_list_data (JSON)")
     payload = resp.json()
     M["queue_list_data"] = summarize(
-        samples_data, q_data, url=data_url + "?draw=1&start=0&length=25&search[value]=",
+        samples_data, q_data, cpu_data, url=data_url + "?draw=1&start=0&length=25&search[value]=",
         view="helpdesk.views.staff.datatables_ticket_list",
         what="DataTables JSON rows for the page above (first 25, helpdesk default order)",
         bytes=len(resp.content), rows=len(payload["data"]),
@@ -245,18 +254,18 @@ def main() -> int:
 
     total = [a + b for a, b in zip(samples_page, samples_data)]
     M["queue_list_total"] = summarize(
-        total, q_page + q_data,
+        total, q_page + q_data, [a + b for a, b in zip(cpu_page, cpu_data)],
         what="queue_list + queue_list_data, sample by sample (server time before the rows are visible)")
 
     # all statuses of the queue
     r = client.get(f"{reverse('helpdesk:list')}?queue={queue_id}")
     m = re.search(r"datatables_ticket_list/([A-Za-z0-9+/=]*)", r.content.decode())
     all_url, get_all = data_getter(m.group(1))
-    samples_all, q_all, resp, _ = timed(get_all, warmup=args.warmup, repeat=args.repeat,
+    samples_all, q_all, resp, cpu_all = timed(get_all, warmup=args.warmup, repeat=args.repeat,
                                         label="queue_list_data_all_statuses (JSON)")
     payload = resp.json()
     M["queue_list_data_all_statuses"] = summarize(
-        samples_all, q_all, url=all_url + "?draw=1&start=0&length=25&search[value]=",
+        samples_all, q_all, cpu_all, url=all_url + "?draw=1&start=0&length=25&search[value]=",
         view="helpdesk.views.staff.datatables_ticket_list",
         what="JSON rows for ?queue=<id> without a status filter (all of the queue's tickets)",
         rows=len(payload["data"]), records_filtered=payload["recordsFiltered"])
@@ -289,10 +298,10 @@ def main() -> int:
             assert r.status_code == 302, (r.status_code, r.content[:2000])
             return r
 
-        samples_c, q_c, _, ctx = timed(post_create, warmup=args.warmup, repeat=args.creates,
+        samples_c, q_c, _, cpu_c = timed(post_create, warmup=args.warmup, repeat=args.creates,
                                        label="ticket_create (POST /tickets/submit/)")
         M["ticket_create"] = summarize(
-            samples_c, q_c, url=submit_url, view="helpdesk.views.staff.CreateTicketView (TicketForm)",
+            samples_c, q_c, cpu_c, url=submit_url, view="helpdesk.views.staff.CreateTicketView (TicketForm)",
             what="staff creates one ticket through the submit view; 302 to the new ticket",
             tickets_per_second=round(len(samples_c) / sum(samples_c), 2),
             mails_per_ticket=_mails_sent_per_call(post_create),
@@ -305,10 +314,10 @@ def main() -> int:
             assert form.is_valid(), form.errors
             return form.save(user=user)
 
-        samples_f, q_f, _, _ = timed(form_save, warmup=args.warmup, repeat=args.creates,
+        samples_f, q_f, _, cpu_f = timed(form_save, warmup=args.warmup, repeat=args.creates,
                                      label="ticket_create_form_save (TicketForm.save)")
         M["ticket_create_form_save"] = summarize(
-            samples_f, q_f, what="TicketForm(data).is_valid() + save(user) directly, no request",
+            samples_f, q_f, cpu_f, what="TicketForm(data).is_valid() + save(user) directly, no request",
             tickets_per_second=round(len(samples_f) / sum(samples_f), 2),
             note="queue choices built once outside the loop; owner choices (every user) built per form, as the form does",
         )
@@ -318,10 +327,10 @@ def main() -> int:
             assert r.status_code == 200, r.status_code
             return r
 
-        samples_g, q_g, resp, _ = timed(get_form, warmup=1, repeat=max(5, args.repeat // 2),
+        samples_g, q_g, resp, cpu_g = timed(get_form, warmup=1, repeat=max(5, args.repeat // 2),
                                         label="ticket_create_form_page (GET /tickets/submit/)")
         M["ticket_create_form_page"] = summarize(
-            samples_g, q_g, url=submit_url, what="the empty create form a staff member opens",
+            samples_g, q_g, cpu_g, url=submit_url, what="the empty create form a staff member opens",
             bytes=len(resp.content))
 
         created = Ticket.objects.filter(id__gt=max_id_before).count()
@@ -339,6 +348,7 @@ def main() -> int:
 
     # sessions created by force_login: leave the table as found
     client.logout()
+    result["machine"]["loadavg_at_end"] = [round(x, 2) for x in os.getloadavg()]
     result["elapsed_s"] = round(time.perf_counter() - T0, 1)
     print(json.dumps(result, ensure_ascii=False, indent=2))
     return 0
