@@ -7,6 +7,7 @@ admin, templates), the services for intake and the sweep.
 
 from __future__ import annotations
 
+import contextlib
 import statistics
 import time
 from collections.abc import Callable
@@ -33,6 +34,20 @@ class Figure:
 
     def as_dict(self) -> dict:
         return asdict(self)
+
+
+@contextlib.contextmanager
+def keep_query_log():
+    """Django empties the query log at the start of every request; keep it, so a page's
+    query count can be read around a request."""
+    from django.core.signals import request_started
+    from django.db import reset_queries
+
+    request_started.disconnect(reset_queries)
+    try:
+        yield
+    finally:
+        request_started.connect(reset_queries)
 
 
 def _p95(values: list[float]) -> float:

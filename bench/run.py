@@ -167,12 +167,13 @@ def main(argv=None) -> int:
     import django
 
     django.setup()
-    from django.core.signals import request_started
-    from django.db import reset_queries
-
-    # Keep the query log across requests so each page's query count can be read.
-    request_started.disconnect(reset_queries)
     from bench import measures
+
+    with measures.keep_query_log():
+        return _run(args, measures)
+
+
+def _run(args, measures) -> int:
 
     info = machine()
     print(f"Benchmark on {info['database']} {info.get('postgresql', '')}, city: {info['city']}")

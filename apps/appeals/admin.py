@@ -4,7 +4,6 @@ from django.http import HttpResponseRedirect
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
-from simple_history.admin import SimpleHistoryAdmin
 
 from apps.appeals import selectors, services
 from apps.appeals.forms import (
@@ -21,7 +20,7 @@ from apps.appeals.models import Appeal, Category, DispatchRule
 from apps.appeals.privacy import mask_name, mask_phone
 from apps.authorization.forms import ReasonRequestForm
 from apps.core.admin_actions import ObjectAction, ObjectActionsMixin
-from apps.core.admin_forms import LargeTableAdmin, ServiceAdminMixin
+from apps.core.admin_forms import HistoryAdmin, LargeTableAdmin, ServiceAdminMixin
 from apps.organization.models import User
 
 R = User.Role
@@ -29,7 +28,7 @@ INTAKE_ROLES = {R.OPERATOR, R.DISPATCHER}
 
 
 @admin.register(Category)
-class CategoryAdmin(ServiceAdminMixin, SimpleHistoryAdmin):
+class CategoryAdmin(ServiceAdminMixin, HistoryAdmin):
     form = CategoryForm
     list_display = ["full_name", "code", "is_leaf", "is_active"]
     list_filter = ["is_leaf", "is_active", "depth"]
@@ -50,7 +49,7 @@ class CategoryAdmin(ServiceAdminMixin, SimpleHistoryAdmin):
 
 
 @admin.register(DispatchRule)
-class DispatchRuleAdmin(ServiceAdminMixin, SimpleHistoryAdmin, LargeTableAdmin):
+class DispatchRuleAdmin(ServiceAdminMixin, HistoryAdmin, LargeTableAdmin):
     form = DispatchRuleForm
     list_display = ["category", "area", "lead_department", "route_to_local_street", "is_active"]
     list_filter = ["is_active", "route_to_local_street"]
@@ -108,7 +107,7 @@ def _request(kind):
 
 
 @admin.register(Appeal)
-class AppealAdmin(ObjectActionsMixin, SimpleHistoryAdmin, LargeTableAdmin):
+class AppealAdmin(ObjectActionsMixin, HistoryAdmin, LargeTableAdmin):
     """Operators record appeals here; dispatchers dispatch them. Status changes only via the
     buttons on the change page (each calls one service)."""
 

@@ -2,13 +2,12 @@ from django.contrib import admin, messages
 from django.template.response import TemplateResponse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from simple_history.admin import SimpleHistoryAdmin
 
 from apps.authorization import selectors, services
 from apps.authorization.forms import BulkDecisionForm, DecisionForm, DelegationForm, RevokeForm, WithdrawForm
 from apps.authorization.models import ApprovalRequest, Delegation
 from apps.core.admin_actions import ObjectAction, ObjectActionsMixin
-from apps.core.admin_forms import LargeTableAdmin, ServiceAdminMixin
+from apps.core.admin_forms import HistoryAdmin, LargeTableAdmin, ServiceAdminMixin
 from apps.organization.models import User
 
 R = User.Role
@@ -62,7 +61,7 @@ class QueueFilter(admin.SimpleListFilter):
 
 
 @admin.register(ApprovalRequest)
-class ApprovalRequestAdmin(ObjectActionsMixin, SimpleHistoryAdmin, LargeTableAdmin):
+class ApprovalRequestAdmin(ObjectActionsMixin, HistoryAdmin, LargeTableAdmin):
     """The leader workbench: pending requests routed to me, most urgent first, approve or
     reject with a comment in one step, or several of one kind at once."""
 
@@ -181,7 +180,7 @@ def _revoke(user, delegation, data):
 
 
 @admin.register(Delegation)
-class DelegationAdmin(ObjectActionsMixin, ServiceAdminMixin, SimpleHistoryAdmin, LargeTableAdmin):
+class DelegationAdmin(ObjectActionsMixin, ServiceAdminMixin, HistoryAdmin, LargeTableAdmin):
     form = DelegationForm
     list_display = ["grantee", "kind", "scope", "max_extension_days", "valid_from", "valid_until", "grantor",
                     "revoked_at"]

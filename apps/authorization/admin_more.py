@@ -17,13 +17,12 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
-from simple_history.admin import SimpleHistoryAdmin
 
 from apps.appeals.forms import department_autocomplete
 from apps.authorization import adaptations, consultations, instructions
 from apps.authorization.models import Consultation, ConsultationInvite, Instruction, InstructionReceipt, RuleAdaptation
 from apps.core.admin_actions import ActionForm, ObjectAction, ObjectActionsMixin
-from apps.core.admin_forms import LargeTableAdmin, ServiceAdminMixin, ServiceModelForm
+from apps.core.admin_forms import HistoryAdmin, LargeTableAdmin, ServiceAdminMixin, ServiceModelForm
 from apps.organization.models import Department, User
 from apps.tasks.permissions import DEPARTMENT_ROLES
 
@@ -39,7 +38,7 @@ def _flag(is_late: bool):
     return format_html('<span style="color:#c62828;font-weight:bold">{}</span>', _("late")) if is_late else ""
 
 
-class ScopedReadOnlyAdmin(ObjectActionsMixin, SimpleHistoryAdmin, LargeTableAdmin):
+class ScopedReadOnlyAdmin(ObjectActionsMixin, HistoryAdmin, LargeTableAdmin):
     """Read-only pages; 404 for objects outside the user's scope on the change page, the
     history list, each historical version and every action URL. No deletes."""
 

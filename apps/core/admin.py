@@ -1,15 +1,14 @@
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
-from simple_history.admin import SimpleHistoryAdmin
 
 from apps.core import services
-from apps.core.admin_forms import ServiceAdminMixin
+from apps.core.admin_forms import HistoryAdmin, ServiceAdminMixin
 from apps.core.forms import CalendarDayForm, CalendarYearForm
 from apps.core.models import CalendarDay, CalendarYear
 
 
 @admin.register(CalendarYear)
-class CalendarYearAdmin(ServiceAdminMixin, SimpleHistoryAdmin):
+class CalendarYearAdmin(ServiceAdminMixin, HistoryAdmin):
     form = CalendarYearForm
     list_display = ["year", "is_published", "source", "note", "updated_at"]
     list_filter = ["is_published"]
@@ -19,7 +18,7 @@ class CalendarYearAdmin(ServiceAdminMixin, SimpleHistoryAdmin):
 
 
 @admin.register(CalendarDay)
-class CalendarDayAdmin(ServiceAdminMixin, SimpleHistoryAdmin):
+class CalendarDayAdmin(ServiceAdminMixin, HistoryAdmin):
     form = CalendarDayForm
     list_display = ["date", "weekday_label", "kind", "name"]
     list_filter = ["kind"]

@@ -12,6 +12,7 @@ from django import forms
 from django.contrib import admin
 from django.db import transaction
 from django.utils.translation import gettext_lazy as _
+from simple_history.admin import SimpleHistoryAdmin
 
 from apps.core.exceptions import DomainError
 from apps.core.pagination import EstimatedCountPaginator
@@ -73,3 +74,32 @@ class LargeTableAdmin(admin.ModelAdmin):
     list_per_page = 50
     show_full_result_count = False
     show_facets = admin.ShowFacets.NEVER
+
+
+class HistoryAdmin(SimpleHistoryAdmin):
+    """simple-history's pages, read-only and scoped.
+
+    Its per-version page saves the old version on POST (a revert) even with
+    SIMPLE_HISTORY_REVERT_DISABLED: that would change an object without its service,
+    history reason or action-log entry. Here it refuses every POST, and like every other
+    page answers 404 for an object the user may not see.
+    """
+
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        from django.contrib.admin.utils import unquote
+        from django.core.exceptions import PermissionDenied
+        from django.http import Http404
+
+        if self.get_object(request, unquote(object_id)) is None:
+            raise Http404
+        if request.method != "GET":
+            raise PermissionDenied
+        return super().history_form_view(request, object_id, version_id, extra_context)
+
+    def history_view(self, request, object_id, extra_context=None):
+        from django.contrib.admin.utils import unquote
+        from django.http import Http404
+
+        if self.get_object(request, unquote(object_id)) is None:
+            raise Http404
+        return super().history_view(request, object_id, extra_context)

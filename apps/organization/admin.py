@@ -2,9 +2,8 @@ from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin
 from django.contrib.auth.models import Group
 from django.utils.translation import gettext_lazy as _
-from simple_history.admin import SimpleHistoryAdmin
 
-from apps.core.admin_forms import LargeTableAdmin, ServiceAdminMixin
+from apps.core.admin_forms import HistoryAdmin, LargeTableAdmin, ServiceAdminMixin
 from apps.organization import services
 from apps.organization.forms import (
     AreaForm,
@@ -25,7 +24,7 @@ class NoDeleteMixin:
 
 
 @admin.register(Area)
-class AreaAdmin(ServiceAdminMixin, NoDeleteMixin, SimpleHistoryAdmin, LargeTableAdmin):
+class AreaAdmin(ServiceAdminMixin, NoDeleteMixin, HistoryAdmin, LargeTableAdmin):
     form = AreaForm
     list_display = ["name", "code", "kind", "parent"]
     list_filter = ["kind"]
@@ -36,7 +35,7 @@ class AreaAdmin(ServiceAdminMixin, NoDeleteMixin, SimpleHistoryAdmin, LargeTable
 
 
 @admin.register(Department)
-class DepartmentAdmin(ServiceAdminMixin, NoDeleteMixin, SimpleHistoryAdmin, LargeTableAdmin):
+class DepartmentAdmin(ServiceAdminMixin, NoDeleteMixin, HistoryAdmin, LargeTableAdmin):
     form = DepartmentForm
     list_display = ["name", "code", "kind", "parent", "area", "is_active"]
     list_filter = ["kind", "is_active"]
@@ -55,7 +54,7 @@ class DepartmentAdmin(ServiceAdminMixin, NoDeleteMixin, SimpleHistoryAdmin, Larg
 
 
 @admin.register(User)
-class StaffAdmin(ServiceAdminMixin, NoDeleteMixin, SimpleHistoryAdmin, UserAdmin, LargeTableAdmin):
+class StaffAdmin(ServiceAdminMixin, NoDeleteMixin, HistoryAdmin, UserAdmin, LargeTableAdmin):
     """Staff accounts. Groups and permissions follow department and role (services), so
     they are not edited here."""
 

@@ -69,6 +69,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         *_REFERENCE_READ, *_OWN_NOTIFICATIONS, *_CATALOG_READ,
         "appeals.add_appeal", "appeals.change_appeal", "appeals.view_appeal", "appeals.view_citizen_contact",
         "appeals.view_historicalappeal", "tasks.view_task",
+        "authorization.view_approvalrequest", "authorization.add_approvalrequest", "authorization.view_ruleadaptation",
     ],
     Role.DISPATCHER: [
         *_REFERENCE_READ, *_OWN_NOTIFICATIONS, *_CATALOG_READ,
@@ -88,12 +89,15 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
     Role.DEPT_LEADER: [
         *_REFERENCE_READ, *_OWN_NOTIFICATIONS, "appeals.view_category",
         "tasks.view_task", "tasks.change_task", "tasks.view_reminder", "tasks.view_historicaltask", *_DEPT_AUTHZ,
-        # Leaders decide what is delegated to them and may pass it on within what they hold.
+        # Leaders decide what is delegated to them and may pass it on within what they hold;
+        # they instruct their own department and open consultations.
         "authorization.change_approvalrequest", "authorization.view_delegation", "authorization.add_delegation",
         "authorization.change_delegation", "authorization.view_historicaldelegation",
+        "authorization.add_instruction", "authorization.add_consultation", "authorization.change_consultation",
     ],
     Role.CITY_LEADER: [
-        *_REFERENCE_READ, *_OWN_NOTIFICATIONS, "appeals.view_appeal", "tasks.view_task", *_AUTHZ_READ,
+        *_REFERENCE_READ, *_OWN_NOTIFICATIONS, "appeals.view_appeal", "appeals.view_category", "tasks.view_task",
+        *_AUTHZ_READ,
         "appeals.view_historicalappeal", "tasks.view_historicaltask",
         "authorization.change_approvalrequest", "authorization.add_delegation", "authorization.change_delegation",
         "authorization.add_instruction", "authorization.add_ruleadaptation", "authorization.change_ruleadaptation",

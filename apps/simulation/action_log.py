@@ -2,22 +2,23 @@
 
 The generator knows an appeal's whole life when it makes it (a reply three days later, a
 reminder next Monday), but the log must be in time order like a real one. Entries wait
-in a heap until the generator has moved past their time (`flush_until`), then get the
-next `seq`, the previous hash and their own hash (apps.audit.chain.compute_hash), and are
-written in that order. The chain continues from the last entry already in the table.
+until the generator has moved past their time (`take_until`), then get the next `seq`,
+the previous hash and their own hash (apps.audit.chain.compute_hash), in time order. The
+chain continues from the last entry in the table when the ActionLog is created; the
+caller writes the rows in the order given, before anyone else appends (the generator
+holds the chain's lock).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import heapq
 import itertools
+from operator import itemgetter
 
 from django.db import connection
 
 from apps.audit.chain import GENESIS, compute_hash
 from apps.audit.models import AuditEvent
-from apps.simulation.bulk import BulkWriter
 
 _UTC = dt.UTC
 
@@ -56,16 +57,15 @@ class Entry:
 class ActionLog:
     """Collects entries out of order, writes them chained and in time order."""
 
-    def __init__(self, writer: BulkWriter):
-        self.writer = writer
-        self._heap: list = []
+    def __init__(self):
+        self._pending: list = []
         self._tie = itertools.count()
         last = AuditEvent.objects.order_by("-seq").values("seq", "hash").first()
         self.seq = last["seq"] if last else 0
         self.prev_hash = last["hash"] if last else GENESIS
 
     def __len__(self) -> int:
-        return len(self._heap)
+        return len(self._pending)
 
     def add(self, occurred_at: dt.datetime, actor: tuple, action: str, target: tuple, *, reason: str = "",
             changes: dict | None = None) -> None:
@@ -73,14 +73,18 @@ class ActionLog:
         JSON already (use json_time for datetimes)."""
         entry = Entry(occurred_at, actor, action, target[0], str(target[1]), target[2][:200], reason or "",
                       changes or {})
-        heapq.heappush(self._heap, (occurred_at, next(self._tie), entry))
+        self._pending.append((occurred_at, next(self._tie), entry))
 
-    def flush_until(self, moment: dt.datetime | None) -> int:
-        """Chain and write every entry up to `moment` (all of them when None)."""
+    def take_until(self, moment: dt.datetime | None) -> list[dict]:
+        """Chain every entry up to `moment` (all of them when None): their rows, in order."""
+        if moment is None:
+            ready, self._pending = self._pending, []
+        else:
+            ready = [p for p in self._pending if p[0] <= moment]
+            self._pending = [p for p in self._pending if p[0] > moment]
+        ready.sort(key=itemgetter(0, 1))
         rows = []
-        heap = self._heap
-        while heap and (moment is None or heap[0][0] <= moment):
-            entry = heapq.heappop(heap)[2]
+        for _at, _tie, entry in ready:
             self.seq += 1
             entry.seq = self.seq
             digest = compute_hash(self.prev_hash, entry)
@@ -92,8 +96,7 @@ class ActionLog:
                 "request_id": "", "ip_address": None, "prev_hash": self.prev_hash, "hash": digest,
             })
             self.prev_hash = digest
-        self.writer.insert(AuditEvent, rows)
-        return len(rows)
+        return rows
 
 
 def chain_lock_key() -> int:

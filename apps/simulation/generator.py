@@ -33,7 +33,7 @@ from types import SimpleNamespace
 
 from django.conf import settings
 from django.contrib.auth.models import Group, Permission
-from django.db import models, transaction
+from django.db import connection, models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -49,7 +49,15 @@ from apps.organization.services import system_actor
 from apps.simulation import lifecycle
 from apps.simulation import vocabulary as V
 from apps.simulation.action_log import ActionLog, hold_chain_lock, json_time
-from apps.simulation.bulk import BulkWriter, IdPool, analyze
+from apps.simulation.bulk import (
+    BulkWriter,
+    IdPool,
+    SuspendedIndexes,
+    analyze,
+    check_foreign_keys,
+    is_postgresql,
+    restore_indexes,
+)
 from apps.tasks import sla
 from apps.tasks.models import Reminder, Task, TaskGroupObjectPermission
 
@@ -87,6 +95,15 @@ ROLE_PREFIX = {"operator": "op", "dispatcher": "dp", "visit_agent": "va", "syste
 # Relative staff size of a handling department, by kind.
 STAFF_WEIGHT = {"bureau": 8, "enterprise": 6, "district_government": 6, "street_office": 4, "community": 1}
 HANDLING_KINDS = set(STAFF_WEIGHT)
+# The tables the appeals phase fills; their secondary indexes are rebuilt after a first
+# load of at least SUSPEND_FROM appeals (below that, keeping them is cheaper).
+LOADED_MODELS = (Appeal, HISTORY[Appeal], Task, HISTORY[Task], Reminder, HISTORY[Reminder],
+                 TaskGroupObjectPermission, AuditEvent)
+SUSPEND_FROM = 50_000
+
+
+def restore_file() -> Path:
+    return Path(settings.VAR_DIR) / "seed_city_restore_indexes.sql"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -99,6 +116,7 @@ class Options:
     batch: int = 20000
     until: dt.datetime | None = None  # end of the period; default: now
     append: bool = False
+    keep_indexes: bool = False  # never suspend indexes and foreign-key triggers
 
 
 class RefusedError(Exception):
@@ -162,6 +180,11 @@ def seed_city(options: Options, *, out) -> list[PhaseReport]:
     until = options.until or timezone.now()
     first_day, last_day = period_days(until, options.months)
     with hold_chain_lock():
+        if restore_file().exists():
+            progress.start("indexes")
+            out.write(f"[indexes] an earlier run was interrupted: restoring from {restore_file()}")
+            restore_indexes(restore_file(), progress=progress.line)
+            progress.done()
         check_database(options)
         actor = system_actor()
         progress.start("calendar")
@@ -186,15 +209,38 @@ def seed_city(options: Options, *, out) -> list[PhaseReport]:
         progress.start("appeals")
         maker = AppealMaker(options=options, city=city, leaves=leaves, actor=actor, writer=writer,
                             until=until, first_day=first_day)
-        maker.run(progress)
-        progress.done()
+        suspended = None
+        if bulk_load(options):
+            suspended = SuspendedIndexes(LOADED_MODELS, restore_file=restore_file())
+            count = suspended.suspend()
+            progress.line(f"{count} secondary indexes and unique constraints suspended until the end "
+                          f"(definitions in {restore_file()})")
+        try:
+            skipped_fk_triggers = maker.run(progress, skip_fk_triggers=suspended is not None)
+        finally:
+            progress.done()
+            if suspended is not None:
+                progress.start("indexes")
+                suspended.restore(progress=progress.line)
+                progress.done()
+        if skipped_fk_triggers:
+            progress.start("checks")
+            checked = check_foreign_keys(LOADED_MODELS)
+            progress.line(f"{checked} foreign keys verified set-wise (row triggers were skipped)")
+            progress.done()
 
         progress.start("analyze")
         if options.appeals:
-            analyze([Appeal, HISTORY[Appeal], Task, HISTORY[Task], Reminder, HISTORY[Reminder],
-                     TaskGroupObjectPermission, AuditEvent, User, User.groups.through, Department, Area, Group])
+            analyze([*LOADED_MODELS, User, User.groups.through, Department, Area, Group])
         progress.done()
     return progress.phases
+
+
+def bulk_load(options: Options) -> bool:
+    """A first large load on PostgreSQL (not --append, nothing else writing): rebuild the
+    indexes afterwards instead of maintaining them row by row."""
+    return (is_postgresql() and not connection.in_atomic_block and not options.append
+            and not options.keep_indexes and options.appeals >= SUSPEND_FROM)
 
 
 def check_database(options: Options) -> None:
@@ -343,18 +389,14 @@ def _created(fields: dict) -> dict:
 
 
 def build_city(rng: random.Random, options: Options, writer: BulkWriter, actor, created_at: dt.datetime) -> None:
-    log = ActionLog(writer)
+    log = ActionLog()
     rows = _CityRows(actor, created_at, log)
     counts = department_counts(options.departments)
     places = _build_areas(rng, counts, rows)
     departments = _build_departments(rng, counts, places, rows)
     _build_staff(rng, options.staff, departments, rows)
-    with transaction.atomic():
-        for model in (Area, Group, Department, User, User.groups.through):
-            writer.insert(model, rows.rows.pop(model, []))
-        for model, model_rows in rows.rows.items():
-            writer.insert(model, model_rows)
-        log.flush_until(None)
+    first = [(model, rows.rows.pop(model, [])) for model in (Area, Group, Department, User, User.groups.through)]
+    writer.write_batch([*first, *rows.rows.items(), (AuditEvent, log.take_until(None))])
 
 
 def _area_row(rows: _CityRows, pool: IdPool, code: str, name: str, kind: str, parent: dict | None) -> dict:
@@ -712,7 +754,7 @@ class AppealMaker:
         self.rng = random.Random(f"{options.seed}:appeals")
         self.deadlines = lifecycle.Deadlines()
         self.system = (actor.pk, actor.get_username(), actor.role or "")
-        self.log = ActionLog(writer)
+        self.log = ActionLog()
         self.ids = {Appeal: IdPool(Appeal, block=options.batch), Task: IdPool(Task, block=options.batch),
                     Reminder: IdPool(Reminder, block=max(1000, options.batch // 20))}
         self.view_task = Permission.objects.get(content_type__app_label="tasks", codename="view_task").pk
@@ -735,6 +777,7 @@ class AppealMaker:
         self.appeals_by_status: dict[str, int] = defaultdict(int)
         self.hist_appeal = _history_fields(Appeal)
         self.hist_task = _history_fields(Task)
+        self.rule_notes: dict[str, str] = {}
         self.blank_appeal = blank_row(Appeal)
         self.blank_task = blank_row(Task)
         self.reasons = {
@@ -755,11 +798,13 @@ class AppealMaker:
 
     # --- the loop ---------------------------------------------------------------------------
 
-    def run(self, progress: Progress) -> None:
+    def run(self, progress: Progress, *, skip_fk_triggers: bool = False) -> bool:
+        """Make and write every appeal; True if foreign keys still need checking."""
         total = self.options.appeals
         if not total:
-            return
+            return False
         volumes = daily_volumes(self.rng, total, self.first_day, self.now)
+        background = self.writer.start_background(skip_fk_triggers=skip_fk_triggers)
         started = time.perf_counter()
         in_batch = 0
         last_moment = None
@@ -775,18 +820,22 @@ class AppealMaker:
                     progress.line(f"appeals {self.made:,}/{total:,} ({rate:,.0f}/s, "
                                   f"eta {(total - self.made) / rate:,.0f}s)")
         self.flush(None)
+        waited, skipped = self.writer.finish_background()
+        if background:
+            progress.line(f"waited {waited:,.1f}s for the last COPY batches")
         self.write_counters()
         progress.line(f"appeals {self.made:,}/{total:,}; appeal status {dict(sorted(self.appeals_by_status.items()))}"
                       f"; work orders {dict(sorted(self.tasks_by_status.items()))}")
+        return skipped
 
     def flush(self, moment: dt.datetime | None) -> None:
-        """Write the batch in one transaction; action-log entries up to `moment` (all at the end)."""
-        with transaction.atomic():
-            for model in (Appeal, Task, TaskGroupObjectPermission, Reminder, HISTORY[Appeal],
-                          HISTORY[Task], HISTORY[Reminder]):
-                self.writer.insert(model, self.rows.pop(model, []))
-            self.log.flush_until(moment)
-        self.rows.clear()
+        """Write the batch in one transaction, with the action-log entries up to `moment`
+        (all of them at the end)."""
+        batch = [(model, self.rows.pop(model, [])) for model in (
+            Appeal, Task, TaskGroupObjectPermission, Reminder, HISTORY[Appeal], HISTORY[Task], HISTORY[Reminder])]
+        batch.append((AuditEvent, self.log.take_until(moment)))
+        self.writer.write_batch(batch)
+        self.rows = defaultdict(list)
 
     def write_counters(self) -> None:
         """Real intake continues each day's sequence after the generated numbers."""
@@ -935,7 +984,7 @@ class AppealMaker:
         dispatcher = rng.choice(self.city.dispatchers)
         co = self._co_departments(place, lead) if rng.random() < CO_HANDLING else []
         override = rng.choice(V.CO_REASONS).format(dept="、".join(d.short_name or d.name for d in co)) if co else ""
-        note = override or _("by dispatch rule: %(rule)s") % {"rule": explanation}
+        note = override or self._rule_note(explanation)
         ctx = _Dispatch(appeal=appeal, leaf=leaf, place=place, dispatcher=dispatcher, note=note)
         moment = at + dt.timedelta(milliseconds=2)
         lead_out = self._work_order(ctx, lead, "lead", moment, dispatcher, note, returnable=True)
@@ -957,6 +1006,12 @@ class AppealMaker:
             final.update(status="reviewed", updated_at=reviewed_at, version=3, _reason=self.reasons["reviewed"],
                          _by=last.accepted_by.id)
         return final
+
+    def _rule_note(self, explanation: str) -> str:
+        note = self.rule_notes.get(explanation)
+        if note is None:
+            note = self.rule_notes[explanation] = _("by dispatch rule: %(rule)s") % {"rule": explanation}
+        return note
 
     def _wanted_state(self, ctx: _Dispatch, dispatched_at: dt.datetime, role: str, dept: Dept) -> str | None:
         """Small runs still get work orders in every state: the first recent dispatch that

@@ -3,14 +3,13 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
-from simple_history.admin import SimpleHistoryAdmin
 
 from apps.appeals.forms import RevealContactForm
 from apps.appeals.privacy import mask_name, mask_phone
 from apps.authorization.display import approvals_html
 from apps.authorization.forms import ExtensionRequestForm, ReasonRequestForm, ReassignRequestForm
 from apps.core.admin_actions import ObjectAction, ObjectActionsMixin
-from apps.core.admin_forms import LargeTableAdmin, ServiceAdminMixin
+from apps.core.admin_forms import HistoryAdmin, LargeTableAdmin, ServiceAdminMixin
 from apps.core.exceptions import DomainError
 from apps.organization.models import User
 from apps.tasks import permissions, services, sla
@@ -31,7 +30,7 @@ _LIGHT_COLOURS = {"green": "#2e7d32", "yellow": "#f9a825", "red": "#c62828"}
 
 
 @admin.register(SlaRule)
-class SlaRuleAdmin(ServiceAdminMixin, SimpleHistoryAdmin):
+class SlaRuleAdmin(ServiceAdminMixin, HistoryAdmin):
     form = SlaRuleForm
     list_display = ["priority", "appeal_type", "category", "sign_limit", "contact_limit", "resolve_limit", "is_active"]
     list_filter = ["priority", "is_active"]
@@ -178,7 +177,7 @@ def _reveal_allowed(user, task):
 
 
 @admin.register(Task)
-class TaskAdmin(ObjectActionsMixin, SimpleHistoryAdmin, LargeTableAdmin):
+class TaskAdmin(ObjectActionsMixin, HistoryAdmin, LargeTableAdmin):
     """Department staff: "my department's open work orders, most urgent first". Dispatchers:
     return requests and replies to review (status filter). Read-only fields; every change
     goes through a button and its service."""
@@ -312,7 +311,7 @@ class TaskAdmin(ObjectActionsMixin, SimpleHistoryAdmin, LargeTableAdmin):
 
 
 @admin.register(Reminder)
-class ReminderAdmin(SimpleHistoryAdmin, LargeTableAdmin):
+class ReminderAdmin(HistoryAdmin, LargeTableAdmin):
     list_display = ["task", "kind", "due_at", "issued_at", "department"]
     list_filter = ["kind"]
     list_select_related = ["task__appeal", "task__department", "department"]

@@ -29,11 +29,20 @@ CHANGELIST_ACCESS = {
     "outbox_outboxmessage": {R.SYSTEM_ADMIN},
     "notifications_notification": set(R.values),
     "appeals_appeal": {R.OPERATOR, R.DISPATCHER, R.CITY_LEADER, R.VISIT_AGENT, R.INSPECTOR},
-    "appeals_category": {R.OPERATOR, R.DISPATCHER, R.DEPT_STAFF, R.DEPT_LEADER, R.INSPECTOR, R.SYSTEM_ADMIN},
+    "appeals_category": {R.OPERATOR, R.DISPATCHER, R.DEPT_STAFF, R.DEPT_LEADER, R.CITY_LEADER, R.INSPECTOR,
+                         R.SYSTEM_ADMIN},
     "appeals_dispatchrule": {R.OPERATOR, R.DISPATCHER, R.INSPECTOR, R.SYSTEM_ADMIN},
     "tasks_task": {R.OPERATOR, R.DISPATCHER, R.DEPT_STAFF, R.DEPT_LEADER, R.CITY_LEADER, R.VISIT_AGENT, R.INSPECTOR},
     "tasks_slarule": {R.OPERATOR, R.DISPATCHER, R.INSPECTOR, R.SYSTEM_ADMIN},
     "tasks_reminder": {R.DISPATCHER, R.DEPT_STAFF, R.DEPT_LEADER, R.INSPECTOR},
+    "authorization_approvalrequest": {R.OPERATOR, R.DISPATCHER, R.DEPT_STAFF, R.DEPT_LEADER, R.CITY_LEADER,
+                                      R.INSPECTOR},
+    "authorization_delegation": {R.DEPT_LEADER, R.CITY_LEADER, R.INSPECTOR},
+    "authorization_instruction": {R.DISPATCHER, R.DEPT_STAFF, R.DEPT_LEADER, R.CITY_LEADER, R.INSPECTOR},
+    "authorization_instructionreceipt": {R.DEPT_STAFF, R.DEPT_LEADER, R.CITY_LEADER, R.INSPECTOR},
+    "authorization_ruleadaptation": {R.OPERATOR, R.DISPATCHER, R.CITY_LEADER, R.INSPECTOR},
+    "authorization_consultation": {R.DISPATCHER, R.DEPT_STAFF, R.DEPT_LEADER, R.CITY_LEADER, R.INSPECTOR},
+    "authorization_consultationinvite": {R.DEPT_STAFF, R.DEPT_LEADER, R.CITY_LEADER, R.INSPECTOR},
 }
 
 

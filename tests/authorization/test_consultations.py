@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from django.urls import reverse
+from django.utils.translation import gettext as _
 
 from apps.audit.models import AuditEvent
 from apps.authorization import consultations
@@ -60,7 +61,7 @@ def test_a_leader_opens_a_consultation_and_the_invited_departments_are_told(
     assert consultation.status == Consultation.Status.OPEN and consultation.opened_at == T0
     assert [i.department for i in consultation.invites.order_by("department__path")] == [org["housing"], org["market"]]
     row = consultation.history.get()
-    assert row.history_user == city_leader and row.history_change_reason == "consultation opened"
+    assert row.history_user == city_leader and row.history_change_reason == _("consultation opened")
     event = AuditEvent.objects.get(action="consultation.opened")
     assert event.actor == city_leader and event.changes["departments"] == ["HOUSING", "MARKET"]
     note = Notification.objects.get(recipient=dept_staff)
@@ -124,8 +125,8 @@ def test_an_opinion_may_be_revised_until_the_conclusion_and_the_history_keeps_ea
                                                                       T0 + dt.timedelta(hours=2))
     rows = list(invite.history.order_by("history_date", "history_id"))
     assert [(r.history_user, r.history_change_reason, r.opinion) for r in rows] == [
-        (city_leader, "department invited", ""), (dept_staff, "opinion given", "初步意见"),
-        (dept_leader, "opinion revised", "经局务会研究的意见")]
+        (city_leader, _("department invited"), ""), (dept_staff, _("opinion given"), "初步意见"),
+        (dept_leader, _("opinion revised"), "经局务会研究的意见")]
     assert AuditEvent.objects.filter(action="consultation.opinion_revised", actor=dept_leader).count() == 1
     _at(time_machine, 3)
     consultations.consultation_conclude(actor=city_leader, consultation=consultation, decision="住建局牵头")
@@ -241,7 +242,8 @@ def test_a_consultation_runs_through_the_admin(client, org, city_leader, dept_st
 
     client.force_login(dept_staff)
     url = reverse("admin:authorization_consultationinvite_give_opinion", args=[invite.pk])
-    assert url in client.get(reverse("admin:authorization_consultationinvite_change", args=[invite.pk])).content.decode()
+    page = client.get(reverse("admin:authorization_consultationinvite_change", args=[invite.pk]))
+    assert url in page.content.decode()
     _at(time_machine, 5)
     client.force_login(dept_staff)  # sessions time out: log in again after travelling
     assert client.post(url, {"version": 0, "opinion": ""}).status_code == 200  # required
@@ -261,3 +263,20 @@ def test_a_consultation_runs_through_the_admin(client, org, city_leader, dept_st
     # Concluded: no more opinions, through the page either.
     client.force_login(dept_staff)
     assert client.post(url, {"version": 0, "opinion": "补充"}).status_code == 403
+
+
+READERS = {
+    "authorization_consultation": {"dispatcher", "dept_staff", "dept_leader", "city_leader", "inspector"},
+    "authorization_consultationinvite": {"dept_staff", "dept_leader", "city_leader", "inspector"},
+}
+
+
+@pytest.mark.parametrize("name", sorted(READERS))
+def test_consultation_changelists_by_role(client, users_by_role, name):
+    url = reverse(f"admin:{name}_changelist")
+    for role, user in users_by_role.items():
+        client.force_login(user)
+        expected = 200 if role in READERS[name] else 403
+        assert client.get(url, {"q": "分工"}).status_code == expected, role
+        add = client.get(reverse(f"admin:{name}_add")).status_code
+        assert add == (200 if (role, name) == ("city_leader", "authorization_consultation") else 403), role

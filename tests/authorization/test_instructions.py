@@ -9,6 +9,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils.translation import gettext as _
 
 from apps.audit.models import AuditEvent
 from apps.authorization import instructions
@@ -53,13 +54,14 @@ def _receipt(instruction, department):
 def test_a_city_leader_instructs_the_departments_handling_the_appeal(org, appeal, city_leader, dept_staff,
                                                                      market_staff, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
-        instruction = instructions.instruction_issue(actor=city_leader, appeal=appeal, text="请住建、市场监管联合处置，三日内报结果")
+        instruction = instructions.instruction_issue(actor=city_leader, appeal=appeal,
+                                                     text="请住建、市场监管联合处置，三日内报结果")
     assert instruction.issued_by == city_leader
     assert {r.department for r in instruction.receipts.all()} == {org["housing"], org["market"]}
     # Two working days from Monday 10:00.
     assert instruction.respond_by == dt.datetime(2026, 6, 3, 10, 0, tzinfo=SHANGHAI)
     row = instruction.history.get()
-    assert row.history_user == city_leader and row.history_change_reason == "instruction issued"
+    assert row.history_user == city_leader and row.history_change_reason == _("instruction issued")
     event = AuditEvent.objects.get(action="instruction.issued")
     assert event.actor == city_leader and event.target_id == str(instruction.pk)
     assert event.changes["departments"] == ["HOUSING", "MARKET"]
@@ -83,7 +85,8 @@ def test_escalated_and_p0_appeals_must_be_acted_on_within_24_hours(org, catalog,
                                                                    holidays_2026, time_machine):
     time_machine.move_to(MONDAY, tick=False)
     p0 = make_appeal(operator=operator, category=catalog["leaf"], area=org["street"], priority="P0")
-    instruction = instructions.instruction_issue(actor=city_leader, appeal=p0, text="立即处置", departments=[org["housing"]])
+    instruction = instructions.instruction_issue(actor=city_leader, appeal=p0, text="立即处置",
+                                                 departments=[org["housing"]])
     assert instruction.respond_by == MONDAY + dt.timedelta(hours=24)
 
 
@@ -91,7 +94,8 @@ def test_an_explicit_time_to_act_by_must_be_in_the_future(org, appeal, city_lead
     with pytest.raises(DomainError):
         instructions.instruction_issue(actor=city_leader, appeal=appeal, text="x", respond_by=MONDAY)
     later = MONDAY + dt.timedelta(hours=5)
-    instruction = instructions.instruction_issue(actor=city_leader, appeal=appeal, text="今天下班前报", respond_by=later)
+    instruction = instructions.instruction_issue(actor=city_leader, appeal=appeal, text="今天下班前报",
+                                                 respond_by=later)
     assert instruction.respond_by == later
 
 
@@ -151,7 +155,7 @@ def test_the_department_acknowledges_the_instruction_and_reports_what_it_did(org
 
     rows = list(receipt.history.order_by("history_date", "history_id"))
     assert [(r.history_user, r.history_change_reason) for r in rows] == [
-        (city_leader, "instruction issued"), (dept_staff, "instruction acknowledged"),
+        (city_leader, _("instruction issued")), (dept_staff, _("instruction acknowledged")),
         (dept_staff, "已约谈物业并完成整改"),
     ]
     events = AuditEvent.objects.filter(target_type="authorization.instructionreceipt").order_by("seq")
@@ -199,7 +203,7 @@ def test_the_open_receipts_of_a_department_take_one_query(org, appeal, city_lead
     with CaptureQueriesContext(connection) as queries:
         rows = [(r.instruction.appeal.tracking_number, r.instruction.issued_by.name, r.department.code)
                 for r in instructions.receipt_list_open_for_department(department=org["housing"])]
-    assert len(rows) == 2 and all(code == "HOUSING" for _, _, code in rows)
+    assert len(rows) == 2 and all(row[2] == "HOUSING" for row in rows)
     assert len(queries) == 1
 
 
@@ -294,7 +298,7 @@ def test_a_city_leader_issues_an_instruction_through_the_admin(client, org, appe
 
 def test_the_receipt_list_query_count_does_not_grow_with_rows(client, org, appeal, city_leader, dept_staff):
     def issue(n):
-        for _ in range(n):
+        for _n in range(n):
             instructions.instruction_issue(actor=city_leader, appeal=appeal, text="请办理",
                                            departments=[org["housing"]])
 
@@ -320,3 +324,20 @@ def test_the_receipt_list_query_count_does_not_grow_with_rows(client, org, appea
     with CaptureQueriesContext(connection) as more:
         client.get(url)
     assert len(more) == len(leader)
+
+
+READERS = {
+    "authorization_instruction": {"dispatcher", "dept_staff", "dept_leader", "city_leader", "inspector"},
+    "authorization_instructionreceipt": {"dept_staff", "dept_leader", "city_leader", "inspector"},
+}
+
+
+@pytest.mark.parametrize("name", sorted(READERS))
+def test_instruction_changelists_by_role(client, users_by_role, name):
+    url = reverse(f"admin:{name}_changelist")
+    for role, user in users_by_role.items():
+        client.force_login(user)
+        expected = 200 if role in READERS[name] else 403
+        assert client.get(url, {"q": "20260601"}).status_code == expected, role
+        add = client.get(reverse(f"admin:{name}_add")).status_code
+        assert add == (200 if (role, name) == ("city_leader", "authorization_instruction") else 403), role

@@ -237,3 +237,18 @@ def test_the_department_autocomplete_offers_only_active_departments(client, org,
     assert response.status_code == 200
     names = [r["text"] for r in response.json()["results"]]
     assert "市中区人民政府" not in names and "测试市人民政府" in names
+
+
+def test_old_versions_can_be_read_but_never_saved_back(client, org, catalog, operator, dispatcher, dept_staff,
+                                                      outsider):
+    task = _dispatch(org, catalog, operator, dispatcher)[0]
+    services.task_sign(actor=dept_staff, task=task)
+    first = task.history.order_by("history_date").first()
+    url = reverse("admin:tasks_task_simple_history", args=[task.pk, first.history_id])
+    client.force_login(dept_staff)
+    assert client.get(url).status_code == 200
+    assert client.post(url, {}).status_code == 403
+    task.refresh_from_db()
+    assert task.status == Task.Status.IN_PROGRESS
+    client.force_login(outsider)
+    assert client.get(url).status_code == 404

@@ -39,6 +39,9 @@ class Command(BaseCommand):
                             help="end of the period, ISO 8601 (default: now); fix it to reproduce a run exactly")
         parser.add_argument("--append", action="store_true",
                             help="add appeals to a database that already holds some (the generated city is reused)")
+        parser.add_argument("--keep-indexes", action="store_true",
+                            help="maintain indexes and foreign-key checks row by row even on a first large load "
+                                 "(slower; see docs/performance.md)")
 
     def handle(self, *args, **opts):
         until = None
@@ -55,7 +58,7 @@ class Command(BaseCommand):
             raise CommandError("--batch and --months must be at least 1.")
         options = Options(appeals=opts["appeals"], departments=opts["departments"], staff=opts["staff"],
                           months=opts["months"], seed=opts["seed"], batch=opts["batch"], until=until,
-                          append=opts["append"])
+                          append=opts["append"], keep_indexes=opts["keep_indexes"])
         try:
             phases = seed_city(options, out=self.stdout)
         except (RefusedError, ValueError) as exc:
