@@ -18,7 +18,13 @@ def _fast_and_isolated(settings):
     from apps.core import working_calendar
 
     working_calendar.invalidate_cache()
+    # Service messages are asserted in English (the source language); page tests that
+    # check Chinese send Accept-Language: zh-hans, which the locale middleware honours.
+    from django.utils import translation
+
+    translation.activate("en")
     yield
+    translation.deactivate()
     celery_app.conf.task_always_eager = previous
     working_calendar.invalidate_cache()
 

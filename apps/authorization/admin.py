@@ -40,7 +40,7 @@ def _may_decide(user, request):
 class QueueFilter(admin.SimpleListFilter):
     """Leaders land on what waits for them; "all" shows everything they may see."""
 
-    title = _("whose")
+    title = _("approval queue")
     parameter_name = "queue"
 
     def lookups(self, request, model_admin):

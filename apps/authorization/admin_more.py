@@ -17,6 +17,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from apps.appeals.forms import department_autocomplete
 from apps.authorization import adaptations, consultations, instructions
@@ -552,12 +553,12 @@ def _give_opinion(user, invite, data):
     invite = consultations.consultation_give_opinion(actor=user, invite=invite, opinion=data["opinion"])
     message = _("Opinion revised.") if revised else _("Opinion recorded.")
     if invite.is_late:
-        message = f"{message} {_('It came after the deadline and is marked late.')}"
+        message = "{} {}".format(message, _("It came after the deadline and is marked late."))
     return message
 
 
 class InviteStateFilter(_DefaultOpenFilter):
-    title = _("consultation")
+    title = pgettext_lazy("meeting", "consultation")
     open_q = Q(consultation__status=Consultation.Status.OPEN)
     done_q = Q(consultation__status=Consultation.Status.CONCLUDED)
 

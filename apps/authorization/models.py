@@ -7,6 +7,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
 from apps.appeals.models import Appeal, Category
@@ -264,7 +265,7 @@ class Consultation(TimeStampedModel):
     """会商: a leader asks departments for their opinions by a deadline, then decides."""
 
     class Status(models.TextChoices):
-        OPEN = "open", _("open")
+        OPEN = "open", pgettext_lazy("consultation status", "open")
         CONCLUDED = "concluded", _("concluded")
 
     opened_by = models.ForeignKey(USER, verbose_name=_("opened by"), on_delete=models.PROTECT, related_name="+")
@@ -298,7 +299,8 @@ class Consultation(TimeStampedModel):
 
 
 class ConsultationInvite(TimeStampedModel):
-    consultation = models.ForeignKey(Consultation, verbose_name=_("consultation"), on_delete=models.PROTECT,
+    consultation = models.ForeignKey(Consultation, verbose_name=pgettext_lazy("meeting", "consultation"),
+                                     on_delete=models.PROTECT,
                                      related_name="invites")
     department = models.ForeignKey(Department, verbose_name=_("department"), on_delete=models.PROTECT,
                                    related_name="consultation_invites")

@@ -21,6 +21,7 @@ from apps.audit.chain import GENESIS, compute_hash
 from apps.audit.models import AuditEvent
 
 _UTC = dt.UTC
+_SUCCESS = AuditEvent.Outcome.SUCCESS.value
 
 
 def json_time(value: dt.datetime) -> str:
@@ -44,7 +45,7 @@ class Entry:
         self.occurred_at = occurred_at
         self.actor_id, self.actor_name, self.actor_role = actor
         self.action = action
-        self.outcome = AuditEvent.Outcome.SUCCESS.value
+        self.outcome = _SUCCESS
         self.target_type = target_type
         self.target_id = target_id
         self.target_repr = target_repr

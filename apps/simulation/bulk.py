@@ -6,11 +6,10 @@ the rows do not carry it (history ids, action-log ids, grant ids). Primary keys 
 generator needs to know in advance (appeals, tasks, staff ...) come from `IdPool`, which
 draws them from the table's own sequence, so no sequence needs resetting afterwards.
 
-On PostgreSQL the rows become binary COPY data in the generating thread (psycopg's
+On PostgreSQL the rows become binary COPY data in the generating process (psycopg's
 FileWriter: packing a timestamp costs a tenth of printing it). Outside a transaction a
-background thread with its own connection sends that data and commits, so the server
-works on one batch while Python makes the next; the thread only moves bytes, so it hardly
-competes for the GIL.
+writer process (apps.simulation.copy_worker, its own connection and interpreter) sends
+that data and commits, so the server works on one batch while Python makes the next.
 
 For a first load into near-empty tables, `SuspendedIndexes` drops the secondary indexes
 and unique constraints and rebuilds them afterwards (a sorted build is far cheaper than
@@ -24,10 +23,12 @@ from __future__ import annotations
 
 import io
 import logging
+import multiprocessing
 import queue
 import threading
 import time
 from collections.abc import Iterable
+from operator import itemgetter
 from pathlib import Path
 
 from django.db import connection, connections, models, transaction
@@ -109,7 +110,8 @@ class BulkWriter:
         self.written: dict[str, int] = {}
         self.seconds: dict[str, float] = {}  # time the server took per table (sending + commit share)
         self._types: dict[str, dict[str, int]] = {}
-        self._background: _BackgroundCopier | None = None
+        self._background: _WriterProcess | None = None
+        self.blocked_seconds = 0.0  # time the generator waited for the writer thread (server-bound)
 
     # --- formatting -------------------------------------------------------------------------
 
@@ -120,7 +122,7 @@ class BulkWriter:
         if types is None:
             types = self._types[table] = _column_types(table)
         quote = connection.ops.quote_name
-        names = [f.attname for f in fields]
+        values = itemgetter(*[f.attname for f in fields])  # a row's tuple, in C
         buffer = io.BytesIO()
         connection.ensure_connection()
         with connection.cursor() as cursor:
@@ -128,7 +130,7 @@ class BulkWriter:
                 copy.set_types([types[f.column] for f in fields])
                 write = copy.write_row
                 for row in rows:
-                    write(tuple([row[n] for n in names]))
+                    write(values(row))
         columns = ", ".join(quote(f.column) for f in fields)
         return _Payload(table, f"COPY {quote(table)} ({columns}) FROM STDIN (FORMAT BINARY)", buffer.getvalue(),
                         len(rows))
@@ -158,23 +160,31 @@ class BulkWriter:
                     self.insert(model, rows)
             return
         payloads = [self._payload(model, rows) for model, rows in batch if rows]
+        started = time.perf_counter()
         self._background.submit(payloads)
+        self.blocked_seconds += time.perf_counter() - started
         for payload in payloads:
             self._count(payload.table, payload.rows, 0.0)
 
     def start_background(self, *, skip_fk_triggers: bool = False) -> bool:
-        """Send batches from a writer thread from now on. PostgreSQL, outside any
-        transaction only: the thread's connection cannot see the caller's open transaction.
-        `skip_fk_triggers`: the thread's session runs with session_replication_role =
+        """Send batches through a writer process from now on. PostgreSQL, outside any
+        transaction only: its connection cannot see the caller's open transaction.
+        `skip_fk_triggers`: the writer's session runs with session_replication_role =
         replica (superusers only), so foreign keys are not checked row by row; call
         check_foreign_keys afterwards."""
         if not is_postgresql() or connection.in_atomic_block:
             return False
-        self._background = _BackgroundCopier(skip_fk_triggers=skip_fk_triggers)
+        self._background = _WriterProcess(skip_fk_triggers=skip_fk_triggers)
         return True
 
+    def abort_background(self) -> None:
+        """Stop the writer process at once (its open batch rolls back)."""
+        if self._background is not None:
+            self._background.terminate()
+            self._background = None
+
     def finish_background(self) -> tuple[float, bool]:
-        """Wait for the writer thread. Returns (seconds waited, whether FK triggers were skipped)."""
+        """Wait for the writer process. Returns (seconds waited, whether FK triggers were skipped)."""
         if self._background is None:
             return 0.0, False
         started = time.perf_counter()
@@ -196,62 +206,70 @@ def _send(conn, payload: _Payload) -> None:
             copy.write(payload.data)
 
 
-class _BackgroundCopier:
-    """One thread, one connection, batches in order and one transaction each (a batch's
-    foreign keys may point at rows of earlier batches, which are committed first)."""
+class _WriterProcess:
+    """apps.simulation.copy_worker in a spawned process: batches in order, one transaction
+    each (a batch's foreign keys may point at rows of earlier batches, committed first)."""
 
     def __init__(self, *, skip_fk_triggers: bool, depth: int = 2):
-        self._queue: queue.Queue = queue.Queue(maxsize=depth)
-        self._error: BaseException | None = None
-        self._skip_fk_triggers = skip_fk_triggers
-        self.skipped_fk_triggers = False
+        from apps.simulation import copy_worker
+
+        context = multiprocessing.get_context("spawn")
+        self._inbox = context.Queue(maxsize=depth)
+        self._outbox = context.Queue()
+        params = {k: v for k, v in connection.get_connection_params().items()
+                  if isinstance(v, str | int) and not isinstance(v, bool) and k != "prepare_threshold"}
+        self._process = context.Process(target=copy_worker.run, name="seed-city-copy", daemon=True,
+                                        args=(params, skip_fk_triggers, self._inbox, self._outbox))
+        self._process.start()
+        self.skipped_fk_triggers = self._expect("ready")
         self.seconds: dict[str, float] = {}
-        self._thread = threading.Thread(target=self._run, name="seed-city-copy", daemon=True)
-        self._thread.start()
+
+    def _expect(self, kind: str):
+        while True:
+            try:
+                got, value = self._outbox.get(timeout=5)
+            except queue.Empty:
+                if not self._process.is_alive():
+                    raise RuntimeError("the COPY writer process died") from None
+                continue
+            if got == "error":
+                self.terminate()
+                raise RuntimeError(f"the COPY writer failed: {value}")
+            if got == kind:
+                return value
+
+    def _check(self) -> None:
+        try:
+            got, value = self._outbox.get_nowait()
+        except queue.Empty:
+            if not self._process.is_alive():
+                raise RuntimeError("the COPY writer process died") from None
+            return
+        if got == "error":
+            self.terminate()
+            raise RuntimeError(f"the COPY writer failed: {value}")
 
     def submit(self, payloads: list[_Payload]) -> None:
-        if self._error is not None:
-            raise RuntimeError("the background COPY failed") from self._error
-        self._queue.put(payloads)
+        self._put([(p.table, p.sql, p.data) for p in payloads])
+
+    def _put(self, item) -> None:
+        self._check()
+        while True:
+            try:
+                self._inbox.put(item, timeout=5)
+                return
+            except queue.Full:
+                self._check()
 
     def close(self) -> None:
-        self._queue.put(None)
-        self._thread.join()
-        if self._error is not None:
-            raise RuntimeError("the background COPY failed") from self._error
+        self._put(None)
+        self.seconds = self._expect("done")
+        self._process.join()
 
-    def _prepare(self, conn) -> None:
-        with conn.cursor() as cursor:
-            # A crash loses at most the last batches' commits, never consistency.
-            cursor.execute("SET synchronous_commit TO off")
-            if self._skip_fk_triggers:
-                try:
-                    with transaction.atomic(using=conn.alias):
-                        cursor.execute("SET session_replication_role TO replica")
-                    self.skipped_fk_triggers = True
-                except Exception:  # not a superuser: keep the triggers, just slower
-                    logger.info("seed_city: foreign keys are checked row by row (not a superuser).")
-
-    def _run(self) -> None:
-        conn = connections["default"]  # this thread's own connection
-        try:
-            self._prepare(conn)
-            while True:
-                payloads = self._queue.get()
-                if payloads is None:
-                    return
-                with transaction.atomic(using=conn.alias):
-                    for payload in payloads:
-                        started = time.perf_counter()
-                        _send(conn, payload)
-                        self.seconds[payload.table] = self.seconds.get(payload.table, 0.0) + (
-                            time.perf_counter() - started)
-        except BaseException as exc:  # handed to the main thread at its next submit/close
-            self._error = exc
-            while self._queue.get() is not None:
-                pass
-        finally:
-            conn.close()
+    def terminate(self) -> None:
+        if self._process.is_alive():
+            self._process.terminate()
+        self._process.join()
 
 
 # --- Secondary indexes and constraints during a first load -------------------------------------
@@ -304,27 +322,72 @@ class SuspendedIndexes:
         return restore_indexes(self.restore_file, progress=progress)
 
 
-def restore_indexes(restore_file: Path, *, progress=None) -> int:
-    """Run the saved definitions (skipping any that exist again), then forget the file."""
+def restore_indexes(restore_file: Path, *, progress=None, workers: int = 2) -> int:
+    """Run the saved definitions (skipping any that exist again), then forget the file.
+
+    Tables are shared out between `workers` connections, biggest first, so two tables'
+    indexes are built at once (a table's own statements run in order on one connection:
+    ALTER TABLE takes a lock that would make them wait for each other anyway)."""
     if not restore_file.exists():
         return 0
     statements = [s.strip() for s in restore_file.read_text(encoding="utf-8").split(";\n") if s.strip()]
+    by_table: dict[str, list[str]] = {}
+    for statement in statements:
+        by_table.setdefault(_table_of(statement), []).append(statement)
     with connection.cursor() as cursor:
-        cursor.execute("SET maintenance_work_mem TO '1GB'")
-        for i, statement in enumerate(statements, start=1):
-            started = time.perf_counter()
-            try:
-                with transaction.atomic():
-                    cursor.execute(statement)
-            except Exception as exc:
-                if "already exists" not in str(exc):
-                    raise
-            if progress is not None:
-                progress(f"rebuilt {i}/{len(statements)} in {time.perf_counter() - started:,.1f}s: "
-                         f"{statement[:90]}")
-        cursor.execute("RESET maintenance_work_mem")
+        cursor.execute("SELECT relname, pg_table_size(oid) FROM pg_class WHERE relname = ANY(%s)", [list(by_table)])
+        sizes = dict(cursor.fetchall())
+    shares: list[list[str]] = [[] for _i in range(max(1, workers))]
+    loads = [0] * len(shares)
+    for table in sorted(by_table, key=lambda t: -sizes.get(t, 0)):
+        i = loads.index(min(loads))
+        shares[i].extend(by_table[table])
+        loads[i] += sizes.get(table, 0)
+    errors: list[BaseException] = []
+    done = iter(range(1, len(statements) + 1))
+    lock = threading.Lock()
+
+    def build(share: list[str]) -> None:
+        conn = connections["default"]
+        try:
+            with conn.cursor() as cursor:
+                cursor.execute("SET maintenance_work_mem TO '768MB'")
+                for statement in share:
+                    started = time.perf_counter()
+                    try:
+                        with transaction.atomic(using=conn.alias):
+                            cursor.execute(statement)
+                    except Exception as exc:
+                        if "already exists" not in str(exc):
+                            raise
+                    if progress is not None:
+                        with lock:
+                            progress(f"rebuilt {next(done)}/{len(statements)} in "
+                                     f"{time.perf_counter() - started:,.1f}s: {statement[:90]}")
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            if threading.current_thread() is not threading.main_thread():
+                conn.close()
+
+    threads = [threading.Thread(target=build, args=(share,)) for share in shares[1:] if share]
+    for thread in threads:
+        thread.start()
+    build(shares[0])
+    for thread in threads:
+        thread.join()
+    if errors:
+        raise errors[0]
     restore_file.unlink()
     return len(statements)
+
+
+def _table_of(statement: str) -> str:
+    """The table an index or constraint definition applies to."""
+    if statement.startswith("ALTER TABLE "):
+        return statement.split()[2].strip('"')
+    target = statement.split(" ON ", 1)[1].split()[0]
+    return target.split(".")[-1].strip('"')
 
 
 def check_foreign_keys(models_: Iterable[type[models.Model]]) -> int:

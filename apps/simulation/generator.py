@@ -61,7 +61,7 @@ from apps.simulation.bulk import (
 from apps.tasks import sla
 from apps.tasks.models import Reminder, Task, TaskGroupObjectPermission
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 # simple-history's models (Model.history builds a manager on every access: look them up once).
 HISTORY = {model: model.history.model for model in (Appeal, Task, Reminder, Area, Department, User)}
 CODE_PREFIX = "G-"  # generated codes never collide with the demo city's (GOV, HOUSING, 511102...)
@@ -420,7 +420,7 @@ def _build_areas(rng: random.Random, counts: dict, rows: _CityRows) -> dict:
     urban = [name.endswith("区") for name in district_names]
     streets_per = spread(n_streets, [1.5 if u else 1.0 for u in urban], minimum=1)
     districts, streets = [], []
-    for i, (name, n) in enumerate(zip(district_names, streets_per), start=1):
+    for i, (name, n) in enumerate(zip(district_names, streets_per, strict=True), start=1):
         district = _area_row(rows, pool, f"{CITY_AREA_CODE}{i:02d}", name, "district", city)
         district["urban"] = urban[i - 1]
         districts.append(district)
@@ -432,7 +432,8 @@ def _build_areas(rng: random.Random, counts: dict, rows: _CityRows) -> dict:
             street["urban"] = suffix == "街道"
             streets.append(street)
     communities = []
-    for street, n in zip(streets, spread(n_communities, [1.3 if s["urban"] else 1.0 for s in streets], minimum=1)):
+    sizes = spread(n_communities, [1.3 if s["urban"] else 1.0 for s in streets], minimum=1)
+    for street, n in zip(streets, sizes, strict=True):
         community_taken: set[str] = set()
         for k in range(1, n + 1):
             suffix = "社区" if street["urban"] or rng.random() < 0.3 else "村"
@@ -527,7 +528,7 @@ def _build_staff(rng: random.Random, total: int, departments: list[dict], rows: 
         for _i in range(counts[role]):
             hire(role, home)
     sizes = spread(counts["dept_staff"], [STAFF_WEIGHT[d["kind"]] for d in handling], minimum=1)
-    for dept, size in zip(handling, sizes):
+    for dept, size in zip(handling, sizes, strict=True):
         hire("dept_leader", dept)
         for _i in range(size):
             hire("dept_staff", dept)
@@ -706,7 +707,7 @@ def daily_volumes(rng: random.Random, total: int, first_day: dt.date, until: dt.
             weight *= sum(HOURLY_VOLUME[: int(hours)]) / sum(HOURLY_VOLUME) if hours >= 1 else 0.0
         days.append(day)
         weights.append(weight)
-    return list(zip(days, spread(total, weights)))
+    return list(zip(days, spread(total, weights), strict=True))
 
 
 def day_times(rng: random.Random, day: dt.date, count: int, until: dt.datetime, tz) -> list[dt.datetime]:
@@ -778,6 +779,7 @@ class AppealMaker:
         self.hist_appeal = _history_fields(Appeal)
         self.hist_task = _history_fields(Task)
         self.rule_notes: dict[str, str] = {}
+        self.day_prefix: dict[dt.date, str] = {}
         self.blank_appeal = blank_row(Appeal)
         self.blank_task = blank_row(Task)
         self.reasons = {
@@ -808,21 +810,27 @@ class AppealMaker:
         started = time.perf_counter()
         in_batch = 0
         last_moment = None
-        for day, count in volumes:
-            for moment in day_times(self.rng, day, count, self.now, self.tz):
-                self.make_appeal(moment, day)
-                last_moment = moment
-                in_batch += 1
-                if in_batch >= self.options.batch:
-                    self.flush(last_moment)
-                    in_batch = 0
-                    rate = self.made / (time.perf_counter() - started)
-                    progress.line(f"appeals {self.made:,}/{total:,} ({rate:,.0f}/s, "
-                                  f"eta {(total - self.made) / rate:,.0f}s)")
-        self.flush(None)
+        try:
+            for day, count in volumes:
+                for moment in day_times(self.rng, day, count, self.now, self.tz):
+                    self.make_appeal(moment, day)
+                    last_moment = moment
+                    in_batch += 1
+                    if in_batch >= self.options.batch:
+                        self.flush(last_moment)
+                        in_batch = 0
+                        rate = self.made / (time.perf_counter() - started)
+                        blocked = self.writer.blocked_seconds
+                        progress.line(f"appeals {self.made:,}/{total:,} ({rate:,.0f}/s, eta "
+                                      f"{(total - self.made) / rate:,.0f}s, waited for the server {blocked:,.0f}s)")
+            self.flush(None)
+        except BaseException:
+            self.writer.abort_background()
+            raise
         waited, skipped = self.writer.finish_background()
         if background:
-            progress.line(f"waited {waited:,.1f}s for the last COPY batches")
+            progress.line(f"waited {self.writer.blocked_seconds:,.1f}s for the writer while generating, "
+                          f"{waited:,.1f}s for the last batches")
         self.write_counters()
         progress.line(f"appeals {self.made:,}/{total:,}; appeal status {dict(sorted(self.appeals_by_status.items()))}"
                       f"; work orders {dict(sorted(self.tasks_by_status.items()))}")
@@ -1050,7 +1058,8 @@ class AppealMaker:
             wanted == "returned" or (wanted is None and rng.random() < RETURNED))
         life = lifecycle.plan_life(rng, dispatched_at=dispatched_at, dues=dues, priority=appeal["priority"],
                                    handler=handler, dispatchers=self.city.dispatchers,
-                                   is_anonymous=appeal["is_anonymous"], is_return=is_return,
+                                   is_unreachable=appeal["is_anonymous"] and not appeal["citizen_phone"],
+                                   is_return=is_return,
                                    deadlines=self.deadlines)
         if wanted in OPEN_STATES:
             life = lifecycle.force_state(rng, life, wanted, self.now, self.city.dispatchers)
@@ -1077,13 +1086,13 @@ class AppealMaker:
                    seen: lifecycle.Life, handover: _Handover | None) -> dict:
         """The work order as created (history "+"), as it stands now (row and history "~"),
         its action-log entries, and the sweep's marks and reminders."""
-        rng = self.rng
-        appeal, leaf = ctx.appeal, ctx.leaf
+        appeal = ctx.appeal
         t0 = seen.dispatched_at
         target = ("tasks.task", task_id, f"{appeal['tracking_number']} · {dept.name}")
         created = {
-            **self.blank_task, "id": task_id, "created_at": t0, "updated_at": t0, "appeal_id": appeal["id"], "department_id": dept.id,
-            "role": role, "status": "pending_sign", "dispatched_at": t0, "dispatched_by_id": dispatcher.id,
+            **self.blank_task, "id": task_id, "created_at": t0, "updated_at": t0, "appeal_id": appeal["id"],
+            "department_id": dept.id, "role": role, "status": "pending_sign", "dispatched_at": t0,
+            "dispatched_by_id": dispatcher.id,
             "dispatch_note": note, "sign_due_at": seen.sign_due, "contact_due_at": seen.contact_due,
             "resolve_due_at": seen.resolve_due, "next_due_at": None, "sweep_due_at": None, "signed_at": None,
             "signed_by_id": None, "contacted_at": None, "contact_method": "", "contact_note": "",
@@ -1295,7 +1304,10 @@ class AppealMaker:
     def _tracking_number(self, day: dt.date) -> str:
         value = self.counters.get(day, 0) + 1
         self.counters[day] = value
-        return f"{day:%Y%m%d}-{value:06d}"
+        prefix = self.day_prefix.get(day)
+        if prefix is None:
+            prefix = self.day_prefix[day] = f"{day:%Y%m%d}-"
+        return f"{prefix}{value:06d}"
 
     def _history(self, model, fields: list[str], row: dict, at: dt.datetime, reason: str, kind: str,
                  user_id: int) -> None:

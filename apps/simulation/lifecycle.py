@@ -15,6 +15,7 @@ is read once per priority × type × category, the working-day arithmetic once p
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import datetime as dt
 import math
@@ -26,16 +27,18 @@ from apps.core import working_calendar
 from apps.tasks import sla
 from apps.tasks.models import LimitUnit
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 SWEEP_PERIOD_SECONDS = 60  # settings.CELERY_BEAT_SCHEDULE["sla-sweep"]
 SWEEP_OFFSET_SECONDS = 3.0  # beat's phase within the minute
 
 # Shares of work orders that miss a limit (DESIGN §6 overdue rate), and other branches.
-MISS_SIGN = 0.010
-MISS_CONTACT = 0.015
-MISS_RESOLVE = 0.025
+MISS_SIGN = 0.008
+MISS_CONTACT = 0.012
+MISS_RESOLVE = 0.020
 SENT_BACK = 0.05
-ANONYMOUS_NOT_CONTACTED = 0.7
+# Anonymous citizens who left no phone number cannot be called back (services.task_reply
+# lets those work orders be replied to without a contact).
+UNREACHABLE_NOT_CONTACTED = 0.7
 RESULTS = (("resolved", 70), ("partly", 12), ("explained", 15), ("not_resolvable", 3))
 CONTACT_METHODS = (("phone", 80), ("sms", 8), ("visit", 10), ("other", 2))
 LATE_RESOLVE_SECONDS = {"P0": 6 * 3600, "P1": 6 * 3600, "P2": 2.5 * 86400, "P3": 4 * 86400}
@@ -134,7 +137,7 @@ class Life:
 
     def at(self, now: dt.datetime) -> Life:
         """The same work order as it stands at `now`: later steps have not happened yet."""
-        seen = dataclasses.replace(self)
+        seen = copy.copy(self)
         cut = False
         for step in (RETURN_STEPS if self.is_return else STEPS):
             value = getattr(seen, step)
@@ -296,7 +299,7 @@ def plan_life(
     priority: str,
     handler,
     dispatchers: list,
-    is_anonymous: bool,
+    is_unreachable: bool,
     is_return: bool,
     deadlines: Deadlines,
 ) -> Life:
@@ -309,7 +312,7 @@ def plan_life(
     if is_return:
         return _plan_return(rng, life, dispatchers, deadlines)
     worked_from = life.signed_at
-    if not (is_anonymous and rng.random() < ANONYMOUS_NOT_CONTACTED):
+    if not (is_unreachable and rng.random() < UNREACHABLE_NOT_CONTACTED):
         contact_span = max((contact_due - life.signed_at).total_seconds(), 600)
         life.contacted_at = _step(rng, life.signed_at, contact_due, miss=rng.random() < MISS_CONTACT,
                                   late_mean=max(contact_span * 0.5, 3600), a=1.2, b=3.0, tz=tz)
@@ -322,8 +325,11 @@ def plan_life(
     if rng.random() < SENT_BACK:
         life.sent_back_at = office_hours(rng, last_reply + _review_delay(rng), tz)
         life.sent_back_by = rng.choice(dispatchers)
-        life.replied_again_at = office_hours(
-            rng, life.sent_back_at + dt.timedelta(seconds=rng.uniform(2 * 3600, 72 * 3600)), tz)
+        # The limits run on at their original due times: departments hurry if there is time left.
+        if resolve_due - life.sent_back_at > dt.timedelta(hours=2):
+            life.replied_again_at = _within(rng, life.sent_back_at, resolve_due, 1.2, 3.0)
+        else:
+            life.replied_again_at = life.sent_back_at + dt.timedelta(seconds=rng.uniform(1800, 6 * 3600))
         last_reply = life.replied_again_at
     life.accepted_at = office_hours(rng, last_reply + _review_delay(rng), tz)
     life.accepted_by = rng.choice(dispatchers)
@@ -331,13 +337,16 @@ def plan_life(
 
 
 def _plan_return(rng: random.Random, life: Life, dispatchers: list, deadlines: Deadlines) -> Life:
-    """退单 within 2 working days of dispatch (services.RETURN_WINDOW_WORKING_DAYS), mostly
-    before signing; the dispatcher approves it a few hours later."""
+    """退单 within 2 working days of dispatch (services.RETURN_WINDOW_WORKING_DAYS); most
+    departments see at once that the order is not theirs and ask before the sign-for limit,
+    without signing; the dispatcher decides within hours."""
     window_end = deadlines.add_working_days(life.dispatched_at, 2)
+    if rng.random() < 0.85 and life.sign_due < window_end:
+        window_end = life.sign_due
     life.return_requested_at = _within(rng, life.dispatched_at, window_end, 1.3, 3.0)
     if life.signed_at >= life.return_requested_at or rng.random() < 0.7:
         life.signed_at = None
-    life.return_decided_at = life.return_requested_at + dt.timedelta(seconds=rng.uniform(1200, 8 * 3600))
+    life.return_decided_at = life.return_requested_at + dt.timedelta(seconds=rng.uniform(600, 3 * 3600))
     life.return_decided_by = rng.choice(dispatchers)
     return life
 

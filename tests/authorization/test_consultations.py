@@ -279,4 +279,6 @@ def test_consultation_changelists_by_role(client, users_by_role, name):
         expected = 200 if role in READERS[name] else 403
         assert client.get(url, {"q": "分工"}).status_code == expected, role
         add = client.get(reverse(f"admin:{name}_add")).status_code
-        assert add == (200 if (role, name) == ("city_leader", "authorization_consultation") else 403), role
+        # City leaders and department leaders open consultations.
+        openers = {("city_leader", "authorization_consultation"), ("dept_leader", "authorization_consultation")}
+        assert add == (200 if (role, name) in openers else 403), role
