@@ -137,6 +137,13 @@ class PhaseReport:
         return sum(self.rows.values())
 
 
+@dataclasses.dataclass
+class Report:
+    phases: list[PhaseReport]
+    copy_seconds: dict[str, float]  # per table: time the writer spent sending and the server ingesting
+    written: dict[str, int]  # per table: rows written
+
+
 class Progress:
     """Progress lines (phase, rows, rows/s) and a per-phase summary."""
 
@@ -173,8 +180,8 @@ class Progress:
 # --- Entry point ------------------------------------------------------------------------------
 
 
-def seed_city(options: Options, *, out) -> list[PhaseReport]:
-    """Generate the city on the default database. Returns the per-phase report."""
+def seed_city(options: Options, *, out) -> Report:
+    """Generate the city on the default database. Returns what was written, phase by phase."""
     writer = BulkWriter(batch_size=options.batch)
     progress = Progress(out, writer)
     until = options.until or timezone.now()
@@ -233,7 +240,7 @@ def seed_city(options: Options, *, out) -> list[PhaseReport]:
         if options.appeals:
             analyze([*LOADED_MODELS, User, User.groups.through, Department, Area, Group])
         progress.done()
-    return progress.phases
+    return Report(progress.phases, dict(writer.seconds), dict(writer.written))
 
 
 def bulk_load(options: Options) -> bool:

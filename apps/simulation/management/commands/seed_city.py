@@ -60,9 +60,10 @@ class Command(BaseCommand):
                           months=opts["months"], seed=opts["seed"], batch=opts["batch"], until=until,
                           append=opts["append"], keep_indexes=opts["keep_indexes"])
         try:
-            phases = seed_city(options, out=self.stdout)
+            report = seed_city(options, out=self.stdout)
         except (RefusedError, ValueError) as exc:
             raise CommandError(str(exc)) from None
+        phases = report.phases
         total_rows = sum(p.total_rows for p in phases)
         total_seconds = sum(p.seconds for p in phases)
         self.stdout.write("")
@@ -72,8 +73,10 @@ class Command(BaseCommand):
                               f"{phase.total_rows / max(phase.seconds, 1e-9):>10,.0f}")
         self.stdout.write(f"{'total':<10} {total_seconds:>9.1f} {total_rows:>12,} "
                           f"{total_rows / max(total_seconds, 1e-9):>10,.0f}")
-        for phase in phases:
-            if phase.rows and phase.name in ("city", "appeals"):
-                detail = ", ".join(f"{table} {n:,}" for table, n in sorted(phase.rows.items()))
-                self.stdout.write(f"  {phase.name}: {detail}")
+        self.stdout.write("")
+        self.stdout.write(f"{'table':<36} {'rows':>12} {'COPY s':>8} {'rows/s':>10}")
+        for table, rows in sorted(report.written.items(), key=lambda item: -item[1]):
+            seconds = report.copy_seconds.get(table, 0.0)
+            rate = f"{rows / seconds:>10,.0f}" if seconds else f"{'':>10}"
+            self.stdout.write(f"{table:<36} {rows:>12,} {seconds:>8.1f} {rate}")
         self.stdout.write(self.style.SUCCESS(f"City generated in {total_seconds:,.0f}s."))
