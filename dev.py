@@ -75,8 +75,17 @@ def run() -> int:
     procs = [
         subprocess.Popen([str(PY), "manage.py", "runserver", f"{host}:{port}", "--noreload"], cwd=ROOT),
         subprocess.Popen(
-            [str(BIN / "celery"), "-A", "backoffice", "worker", "-B", "--loglevel=INFO", "--concurrency=2",
-             "--schedule", str(ROOT / "var" / "celerybeat-schedule")],
+            [
+                str(BIN / "celery"),
+                "-A",
+                "backoffice",
+                "worker",
+                "-B",
+                "--loglevel=INFO",
+                "--concurrency=2",
+                "--schedule",
+                str(ROOT / "var" / "celerybeat-schedule"),
+            ],
             cwd=ROOT,
         ),
     ]

@@ -11,7 +11,6 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
 
-
 def _prepare_filesystem_broker() -> None:
     """The zero-install broker keeps messages in folders under ./var: make sure they exist."""
     from pathlib import Path

@@ -55,7 +55,9 @@ def _p95(values: list[float]) -> float:
     return ordered[min(len(ordered) - 1, int(round(0.95 * (len(ordered) - 1))))]
 
 
-def timed(name: str, fn: Callable[[], object], *, repeat: int, warmup: int = 2, target: str = "", note: str = "") -> Figure:
+def timed(
+    name: str, fn: Callable[[], object], *, repeat: int, warmup: int = 2, target: str = "", note: str = ""
+) -> Figure:
     for _ in range(warmup):
         fn()
     with CaptureQueriesContext(connection) as ctx:
@@ -65,8 +67,15 @@ def timed(name: str, fn: Callable[[], object], *, repeat: int, warmup: int = 2, 
         start = time.perf_counter()
         fn()
         samples.append((time.perf_counter() - start) * 1000)
-    return Figure(name, median_ms=round(statistics.median(samples), 2), p95_ms=round(_p95(samples), 2),
-                  queries=len(ctx.captured_queries), target=target, note=note, samples=repeat)
+    return Figure(
+        name,
+        median_ms=round(statistics.median(samples), 2),
+        p95_ms=round(_p95(samples), 2),
+        queries=len(ctx.captured_queries),
+        target=target,
+        note=note,
+        samples=repeat,
+    )
 
 
 def page(client: Client, url: str, params: dict | None = None) -> Callable[[], object]:
@@ -98,8 +107,13 @@ def pick_people():
     from apps.organization.services import system_actor
     from apps.tasks.models import Task
 
-    busiest = (Task.objects.filter(status__in=Task.OPEN_STATUSES).values("department_id")
-               .annotate(n=Count("id")).order_by("-n").first())
+    busiest = (
+        Task.objects.filter(status__in=Task.OPEN_STATUSES)
+        .values("department_id")
+        .annotate(n=Count("id"))
+        .order_by("-n")
+        .first()
+    )
     if busiest is None:
         raise SystemExit("No open work orders: generate a city first (manage.py seed_city).")
     staff = User.objects.filter(department_id=busiest["department_id"], role="dept_staff", is_active=True).first()
@@ -124,10 +138,19 @@ def department_list(people, repeat) -> list[Figure]:
     url = "/admin/tasks/task/"
     note = f"{people['dept_open_tasks']} open work orders in the department"
     return [
-        timed("1a department: open work orders, first page", page(client, url), repeat=repeat,
-              target="≤ 100 ms p95, constant queries", note=note),
-        timed("1b department: filtered (in progress)", page(client, url, {"status__exact": "in_progress"}),
-              repeat=repeat, target="≤ 100 ms p95"),
+        timed(
+            "1a department: open work orders, first page",
+            page(client, url),
+            repeat=repeat,
+            target="≤ 100 ms p95, constant queries",
+            note=note,
+        ),
+        timed(
+            "1b department: filtered (in progress)",
+            page(client, url, {"status__exact": "in_progress"}),
+            repeat=repeat,
+            target="≤ 100 ms p95",
+        ),
     ]
 
 
@@ -154,14 +177,30 @@ def department_list_floor(people, repeat) -> Figure:
 def dispatcher_lists(people, repeat) -> list[Figure]:
     client = logged_in(people["dispatcher"])
     return [
-        timed("2a dispatcher: to dispatch", page(client, "/admin/appeals/appeal/", {"status__exact": "received"}),
-              repeat=repeat, target="≤ 150 ms p95"),
-        timed("2b dispatcher: return requests", page(client, "/admin/tasks/task/", {"status__exact": "return_requested"}),
-              repeat=repeat, target="≤ 150 ms p95"),
-        timed("2c dispatcher: replies to review", page(client, "/admin/tasks/task/", {"status__exact": "replied"}),
-              repeat=repeat, target="≤ 150 ms p95"),
-        timed("2d dispatcher: all appeals, first page", page(client, "/admin/appeals/appeal/"),
-              repeat=repeat, target="≤ 150 ms p95"),
+        timed(
+            "2a dispatcher: to dispatch",
+            page(client, "/admin/appeals/appeal/", {"status__exact": "received"}),
+            repeat=repeat,
+            target="≤ 150 ms p95",
+        ),
+        timed(
+            "2b dispatcher: return requests",
+            page(client, "/admin/tasks/task/", {"status__exact": "return_requested"}),
+            repeat=repeat,
+            target="≤ 150 ms p95",
+        ),
+        timed(
+            "2c dispatcher: replies to review",
+            page(client, "/admin/tasks/task/", {"status__exact": "replied"}),
+            repeat=repeat,
+            target="≤ 150 ms p95",
+        ),
+        timed(
+            "2d dispatcher: all appeals, first page",
+            page(client, "/admin/appeals/appeal/"),
+            repeat=repeat,
+            target="≤ 150 ms p95",
+        ),
     ]
 
 
@@ -169,10 +208,18 @@ def task_pages(people, repeat) -> list[Figure]:
     client = logged_in(people["dept_staff"])
     task = people["task"]
     return [
-        timed("3a work order change page", page(client, f"/admin/tasks/task/{task.pk}/change/"), repeat=repeat,
-              target="≤ 150 ms p95"),
-        timed("3b work order history page", page(client, f"/admin/tasks/task/{task.pk}/history/"), repeat=repeat,
-              target="≤ 150 ms p95"),
+        timed(
+            "3a work order change page",
+            page(client, f"/admin/tasks/task/{task.pk}/change/"),
+            repeat=repeat,
+            target="≤ 150 ms p95",
+        ),
+        timed(
+            "3b work order history page",
+            page(client, f"/admin/tasks/task/{task.pk}/history/"),
+            repeat=repeat,
+            target="≤ 150 ms p95",
+        ),
     ]
 
 
@@ -184,13 +231,20 @@ def searches(people, repeat) -> list[Figure]:
     words = " ".join(query_tokens(appeal.content)[:1]) or "噪音"
     url = "/admin/appeals/appeal/"
     return [
-        timed("4a search: tracking number", page(client, url, {"q": appeal.tracking_number}), repeat=repeat,
-              target="≤ 150 ms p95"),
-        timed("4b search: phone", page(client, url, {"q": appeal.citizen_phone}), repeat=repeat,
-              target="≤ 150 ms p95"),
+        timed(
+            "4a search: tracking number",
+            page(client, url, {"q": appeal.tracking_number}),
+            repeat=repeat,
+            target="≤ 150 ms p95",
+        ),
+        timed("4b search: phone", page(client, url, {"q": appeal.citizen_phone}), repeat=repeat, target="≤ 150 ms p95"),
         timed(f"4c search: words ({words})", page(client, url, {"q": words}), repeat=repeat, target="≤ 150 ms p95"),
-        timed("4d search: two words (停水 小区)", page(client, url, {"q": "停水 小区"}), repeat=repeat,
-              target="≤ 150 ms p95"),
+        timed(
+            "4d search: two words (停水 小区)",
+            page(client, url, {"q": "停水 小区"}),
+            repeat=repeat,
+            target="≤ 150 ms p95",
+        ),
     ]
 
 
@@ -222,17 +276,29 @@ def intake(people, count: int) -> Figure:
             start = time.perf_counter()
             for i, (category, area, suggestion) in enumerate(plans):
                 with transaction.atomic():
-                    appeal = appeal_register(actor=operator, channel="phone", appeal_type="complaint",
-                                             category=category, area=area, content=f"基准测试诉求 {i}：小区噪音扰民",
-                                             citizen_name="测试", citizen_phone="13800000000")
+                    appeal = appeal_register(
+                        actor=operator,
+                        channel="phone",
+                        appeal_type="complaint",
+                        category=category,
+                        area=area,
+                        content=f"基准测试诉求 {i}：小区噪音扰民",
+                        citizen_name="测试",
+                        citizen_phone="13800000000",
+                    )
                     appeal_dispatch(actor=dispatcher, appeal=appeal, lead=suggestion.lead, co=suggestion.co)
             elapsed = time.perf_counter() - start
             raise Rollback
     except Rollback:
         pass
-    return Figure("5 intake: record + dispatch through the services", rate_per_s=round(count / elapsed, 1),
-                  unit="appeals/s", target="≥ 100 appeals/s", samples=count,
-                  note="suggestion lookup outside the timer; each appeal its own savepoint; rolled back")
+    return Figure(
+        "5 intake: record + dispatch through the services",
+        rate_per_s=round(count / elapsed, 1),
+        unit="appeals/s",
+        target="≥ 100 appeals/s",
+        samples=count,
+        note="suggestion lookup outside the timer; each appeal its own savepoint; rolled back",
+    )
 
 
 # --- 6: the SLA sweep ------------------------------------------------------------------------------
@@ -259,7 +325,7 @@ def sla_sweep(people, share: float) -> Figure:
             with connection.cursor() as cursor:
                 # Bench set-up only (rolled back): move the chosen tasks' limits into the past.
                 for i in range(0, len(chosen), 500):
-                    chunk = chosen[i:i + 500]
+                    chunk = chosen[i : i + 500]
                     marks = ", ".join(["%s"] * len(chunk))
                     cursor.execute(
                         "UPDATE tasks_task SET sign_due_at = %s, contact_due_at = %s, resolve_due_at = %s, "
@@ -274,7 +340,11 @@ def sla_sweep(people, share: float) -> Figure:
             raise Rollback
     except Rollback:
         pass
-    return Figure(f"6 SLA sweep, {share:.0%} of open tasks overdue", value=round(elapsed * 1000, 1),
-                  target="≤ 2 s at 1 %", samples=1,
-                  note=f"{len(chosen)} of {len(open_ids)} open tasks; marked {result.get('marked')}, "
-                       f"reminders {result.get('reminders')}; rolled back")
+    return Figure(
+        f"6 SLA sweep, {share:.0%} of open tasks overdue",
+        value=round(elapsed * 1000, 1),
+        target="≤ 2 s at 1 %",
+        samples=1,
+        note=f"{len(chosen)} of {len(open_ids)} open tasks; marked {result.get('marked')}, "
+        f"reminders {result.get('reminders')}; rolled back",
+    )

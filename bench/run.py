@@ -80,8 +80,11 @@ def memory_after_requests(people, requests: int) -> Figure:
         port = s.getsockname()[1]
     env = {**os.environ, "DEBUG": "0"}
     gunicorn = Path(sys.executable).parent / "gunicorn"
-    proc = subprocess.Popen([str(gunicorn), "backoffice.wsgi", "-w", "1", "-b", f"127.0.0.1:{port}", "--log-level",
-                             "warning"], cwd=ROOT, env=env)
+    proc = subprocess.Popen(
+        [str(gunicorn), "backoffice.wsgi", "-w", "1", "-b", f"127.0.0.1:{port}", "--log-level", "warning"],
+        cwd=ROOT,
+        env=env,
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         for _ in range(100):
@@ -102,23 +105,40 @@ def memory_after_requests(people, requests: int) -> Figure:
         opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
         login_page = opener.open(f"{base}/admin/login/").read().decode()
         token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', login_page).group(1)
-        data = urllib.parse.urlencode({"csrfmiddlewaretoken": token, "username": user.username,
-                                       "password": password, "next": "/admin/"}).encode()
-        opener.open(urllib.request.Request(f"{base}/admin/login/", data=data, headers={"Referer": f"{base}/admin/login/"}))
+        data = urllib.parse.urlencode(
+            {"csrfmiddlewaretoken": token, "username": user.username, "password": password, "next": "/admin/"}
+        ).encode()
+        opener.open(
+            urllib.request.Request(f"{base}/admin/login/", data=data, headers={"Referer": f"{base}/admin/login/"})
+        )
         task = people["task"]
-        urls = ["/admin/", "/admin/tasks/task/", f"/admin/tasks/task/{task.pk}/change/",
-                "/admin/tasks/task/?status__exact=in_progress", f"/admin/tasks/task/{task.pk}/history/"]
+        urls = [
+            "/admin/",
+            "/admin/tasks/task/",
+            f"/admin/tasks/task/{task.pk}/change/",
+            "/admin/tasks/task/?status__exact=in_progress",
+            f"/admin/tasks/task/{task.pk}/history/",
+        ]
         for i in range(requests):
             opener.open(base + urls[i % len(urls)]).read()
         worker = subprocess.run(["pgrep", "-P", str(proc.pid)], capture_output=True, text=True).stdout.split()
         pid = worker[0] if worker else str(proc.pid)
-        rss_kb = next(int(line.split()[1]) for line in Path(f"/proc/{pid}/status").read_text().splitlines()
-                      if line.startswith("VmRSS"))
+        rss_kb = next(
+            int(line.split()[1])
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines()
+            if line.startswith("VmRSS")
+        )
     finally:
         proc.terminate()
         proc.wait(timeout=10)
-    return Figure("7 memory of one web process after requests", value=round(rss_kb / 1024, 1), unit="MB",
-                  target="≤ 250 MB", samples=requests, note="gunicorn, 1 sync worker, department staff pages")
+    return Figure(
+        "7 memory of one web process after requests",
+        value=round(rss_kb / 1024, 1),
+        unit="MB",
+        target="≤ 250 MB",
+        samples=requests,
+        note="gunicorn, 1 sync worker, department staff pages",
+    )
 
 
 def helpdesk_figures(saved: str | None = None) -> dict | None:
@@ -204,7 +224,8 @@ def _run(args, measures) -> int:
         hd_create = measured["ticket_create"]["tickets_per_second"]
         intake = next(f for f in figures if f.name.startswith("5 "))
         ratios["helpdesk queue list ÷ our department list (median)"] = round(
-            hd_list["median_ms"] / figures[0].median_ms, 1)
+            hd_list["median_ms"] / figures[0].median_ms, 1
+        )
         ratios["helpdesk queue list ÷ our department list (p95)"] = round(hd_list["p95_ms"] / figures[0].p95_ms, 1)
         ratios["our intake ÷ helpdesk ticket creation (rate)"] = round(intake.rate_per_s / hd_create, 1)
     print_table(figures)
@@ -212,8 +233,13 @@ def _run(args, measures) -> int:
     for name, value in ratios.items():
         print(f"  {name}: {value}×")
 
-    result = {"machine": info, "figures": [f.as_dict() for f in figures], "ratios": ratios, "helpdesk": helpdesk,
-              "when": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+    result = {
+        "machine": info,
+        "figures": [f.as_dict() for f in figures],
+        "ratios": ratios,
+        "helpdesk": helpdesk,
+        "when": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    }
     path = Path(args.json) if args.json else ROOT / "bench" / "results" / f"bench-{time.strftime('%Y%m%d-%H%M%S')}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(result, ensure_ascii=False, indent=2, default=str))

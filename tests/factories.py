@@ -15,7 +15,9 @@ def build_org() -> dict:
     actor = services.system_actor()
     city = services.area_create(actor=actor, code="C01", name="测试市", kind="city", parent=None, reason="test")
     district = services.area_create(actor=actor, code="D01", name="市中区", kind="district", parent=city, reason="test")
-    street = services.area_create(actor=actor, code="S01", name="张公桥街道", kind="street", parent=district, reason="test")
+    street = services.area_create(
+        actor=actor, code="S01", name="张公桥街道", kind="street", parent=district, reason="test"
+    )
 
     def dept(code, name, kind, parent=None, area=city):
         return services.department_create(
@@ -65,8 +67,9 @@ def build_catalog(org: dict) -> dict:
     mid = catalog.category_save(actor=actor, code="0101", name="市容环境", parent=top, reason="test")
     leaf = catalog.category_save(actor=actor, code="010101", name="占道经营", parent=mid, reason="test")
     other = catalog.category_save(actor=actor, code="010102", name="违规广告", parent=mid, reason="test")
-    rule = catalog.dispatch_rule_save(actor=actor, category=leaf, area=None, lead_department=org["market"],
-                                      reason="test")
+    rule = catalog.dispatch_rule_save(
+        actor=actor, category=leaf, area=None, lead_department=org["market"], reason="test"
+    )
     return {"top": top, "mid": mid, "leaf": leaf, "other": other, "rule": rule}
 
 
@@ -74,7 +77,14 @@ def make_appeal(*, operator, category, area, priority="P2", phone="13812341234",
     from apps.appeals.services import appeal_register
 
     return appeal_register(
-        actor=operator, channel=kwargs.pop("channel", "phone"), appeal_type=kwargs.pop("appeal_type", "complaint"),
-        category=category, area=area, content=kwargs.pop("content", "小区门口有人长期占道经营，影响通行。"),
-        citizen_name=kwargs.pop("citizen_name", "张三"), citizen_phone=phone, priority=priority, **kwargs,
+        actor=operator,
+        channel=kwargs.pop("channel", "phone"),
+        appeal_type=kwargs.pop("appeal_type", "complaint"),
+        category=category,
+        area=area,
+        content=kwargs.pop("content", "小区门口有人长期占道经营，影响通行。"),
+        citizen_name=kwargs.pop("citizen_name", "张三"),
+        citizen_phone=phone,
+        priority=priority,
+        **kwargs,
     )

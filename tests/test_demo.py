@@ -6,8 +6,17 @@ import re
 import pytest
 from django.core.management import call_command
 
-DEMO_LOGINS = ["operator", "dispatcher", "dept_staff", "dept_leader", "city_leader", "visitor", "inspector",
-               "sysadmin", "auditadmin"]
+DEMO_LOGINS = [
+    "operator",
+    "dispatcher",
+    "dept_staff",
+    "dept_leader",
+    "city_leader",
+    "visitor",
+    "inspector",
+    "sysadmin",
+    "auditadmin",
+]
 
 
 @pytest.fixture
@@ -38,8 +47,12 @@ def test_each_demo_login_lands_on_a_workbench_whose_links_open(client, demo):
 
 
 def _check_login(client, username):
-    response = client.post("/admin/login/", {"username": username, "password": "Demo@12345", "next": "/admin/"},
-                           HTTP_ACCEPT_LANGUAGE="zh-hans", follow=True)
+    response = client.post(
+        "/admin/login/",
+        {"username": username, "password": "Demo@12345", "next": "/admin/"},
+        HTTP_ACCEPT_LANGUAGE="zh-hans",
+        follow=True,
+    )
     assert response.status_code == 200
     body = response.content.decode()
     assert 'id="workbench"' in body

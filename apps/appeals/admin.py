@@ -68,8 +68,14 @@ def _intake_allowed(user, appeal):
 def _dispatch(user, appeal, data):
     from apps.tasks.services import appeal_dispatch
 
-    appeal_dispatch(actor=user, appeal=appeal, lead=data["lead"], co=list(data["co"]),
-                    override_reason=data["override_reason"], expected_version=data["version"])
+    appeal_dispatch(
+        actor=user,
+        appeal=appeal,
+        lead=data["lead"],
+        co=list(data["co"]),
+        override_reason=data["override_reason"],
+        expected_version=data["version"],
+    )
     return _("Appeal %(number)s dispatched to %(dept)s.") % {"number": appeal, "dept": data["lead"]}
 
 
@@ -79,21 +85,25 @@ def _answer(user, appeal, data):
 
 
 def _reject(user, appeal, data):
-    services.appeal_reject(actor=user, appeal=appeal, route=data["route"], reason=data["reason"],
-                           expected_version=data["version"])
+    services.appeal_reject(
+        actor=user, appeal=appeal, route=data["route"], reason=data["reason"], expected_version=data["version"]
+    )
     return _("Appeal %(number)s not accepted; the citizen was told the lawful route.") % {"number": appeal}
 
 
 def _merge(user, appeal, data):
-    services.appeal_merge(actor=user, appeal=appeal, into=data["into"], reason=data["reason"],
-                          expected_version=data["version"])
+    services.appeal_merge(
+        actor=user, appeal=appeal, into=data["into"], reason=data["reason"], expected_version=data["version"]
+    )
     return _("Appeal %(number)s merged into %(into)s.") % {"number": appeal, "into": data["into"]}
 
 
 def _reveal(user, appeal, data):
     contact = services.appeal_reveal_contact(actor=user, appeal=appeal, reason=data["reason"])
     return _("Citizen: %(name)s, phone %(phone)s (this view is logged).") % {
-        "name": contact["name"] or "-", "phone": contact["phone"] or "-"}
+        "name": contact["name"] or "-",
+        "phone": contact["phone"] or "-",
+    }
 
 
 def _request(kind):
@@ -112,8 +122,16 @@ class AppealAdmin(ObjectActionsMixin, HistoryAdmin, LargeTableAdmin):
     buttons on the change page (each calls one service)."""
 
     add_form = AppealIntakeForm
-    list_display = ["tracking_number", "received_at", "priority", "status", "category_name", "area", "channel",
-                    "masked_phone"]
+    list_display = [
+        "tracking_number",
+        "received_at",
+        "priority",
+        "status",
+        "category_name",
+        "area",
+        "channel",
+        "masked_phone",
+    ]
     list_filter = ["status", "priority", "is_escalated", "is_excluded_from_appraisal", "channel", "appeal_type"]
     list_select_related = ["category", "area"]
     search_fields = ["=tracking_number"]  # the real search is get_search_results below
@@ -122,18 +140,41 @@ class AppealAdmin(ObjectActionsMixin, HistoryAdmin, LargeTableAdmin):
     ordering = ["-received_at", "-id"]
     change_form_template = "admin/appeals/appeal/change_form.html"
     object_actions = [
-        ObjectAction("dispatch", _("Dispatch"), DispatchForm, _dispatch,
-                     lambda u, a: u.role == R.DISPATCHER and a.status == Appeal.Status.RECEIVED),
+        ObjectAction(
+            "dispatch",
+            _("Dispatch"),
+            DispatchForm,
+            _dispatch,
+            lambda u, a: u.role == R.DISPATCHER and a.status == Appeal.Status.RECEIVED,
+        ),
         ObjectAction("answer", _("Answer directly"), AnswerForm, _answer, _intake_allowed),
         ObjectAction("merge", _("Merge into an earlier appeal"), MergeForm, _merge, _intake_allowed),
         ObjectAction("reject", _("Not accepted (out of scope)"), RejectForm, _reject, _intake_allowed, "danger"),
-        ObjectAction("reveal", _("Show contact details"), RevealContactForm, _reveal,
-                     lambda u, a: u.has_perm("appeals.view_citizen_contact")),
-        ObjectAction("request_exclusion", _("Request exclusion from appraisal"), ReasonRequestForm,
-                     _request("exclusion"), lambda u, a: u.role in INTAKE_ROLES and not a.is_excluded_from_appraisal),
-        ObjectAction("request_escalation", _("Request escalation to the city government"), ReasonRequestForm,
-                     _request("escalation"), lambda u, a: u.role in INTAKE_ROLES and not a.is_escalated
-                     and a.status in {Appeal.Status.RECEIVED, Appeal.Status.DISPATCHED}),
+        ObjectAction(
+            "reveal",
+            _("Show contact details"),
+            RevealContactForm,
+            _reveal,
+            lambda u, a: u.has_perm("appeals.view_citizen_contact"),
+        ),
+        ObjectAction(
+            "request_exclusion",
+            _("Request exclusion from appraisal"),
+            ReasonRequestForm,
+            _request("exclusion"),
+            lambda u, a: u.role in INTAKE_ROLES and not a.is_excluded_from_appraisal,
+        ),
+        ObjectAction(
+            "request_escalation",
+            _("Request escalation to the city government"),
+            ReasonRequestForm,
+            _request("escalation"),
+            lambda u, a: (
+                u.role in INTAKE_ROLES
+                and not a.is_escalated
+                and a.status in {Appeal.Status.RECEIVED, Appeal.Status.DISPATCHED}
+            ),
+        ),
     ]
 
     # --- queryset and permissions ------------------------------------------------------------
@@ -158,10 +199,33 @@ class AppealAdmin(ObjectActionsMixin, HistoryAdmin, LargeTableAdmin):
     def get_fields(self, request, obj=None):
         if obj is None:
             return AppealIntakeForm.Meta.fields
-        return ["tracking_number", "status", "received_at", "received_by", "channel", "appeal_type", "priority",
-                "category", "area", "address", "content", "citizen_contact", "is_anonymous", "is_confidential",
-                "answer", "reject_route", "reject_reason", "merged_into", "is_escalated", "escalated_at",
-                "is_excluded_from_appraisal", "exclusion_reason", "work_orders", "approvals", "likely_duplicates"]
+        return [
+            "tracking_number",
+            "status",
+            "received_at",
+            "received_by",
+            "channel",
+            "appeal_type",
+            "priority",
+            "category",
+            "area",
+            "address",
+            "content",
+            "citizen_contact",
+            "is_anonymous",
+            "is_confidential",
+            "answer",
+            "reject_route",
+            "reject_reason",
+            "merged_into",
+            "is_escalated",
+            "escalated_at",
+            "is_excluded_from_appraisal",
+            "exclusion_reason",
+            "work_orders",
+            "approvals",
+            "likely_duplicates",
+        ]
 
     def get_readonly_fields(self, request, obj=None):
         return [] if obj is None else self.get_fields(request, obj)
@@ -181,8 +245,13 @@ class AppealAdmin(ObjectActionsMixin, HistoryAdmin, LargeTableAdmin):
         return HttpResponseRedirect(reverse("admin:appeals_appeal_change", args=[obj.pk]))
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
-        extra_context = {**(extra_context or {}), "show_save": False, "show_save_and_continue": False,
-                         "show_save_and_add_another": False, "show_delete": False}
+        extra_context = {
+            **(extra_context or {}),
+            "show_save": False,
+            "show_save_and_continue": False,
+            "show_save_and_add_another": False,
+            "show_delete": False,
+        }
         return super().change_view(request, object_id, form_url, extra_context)
 
     def get_actions(self, request):
@@ -209,11 +278,22 @@ class AppealAdmin(ObjectActionsMixin, HistoryAdmin, LargeTableAdmin):
     @admin.display(description=_("work orders"))
     def work_orders(self, obj):
         tasks = obj.tasks.select_related("department").order_by("dispatched_at", "id")
-        return format_html_join(
-            "", "<div><a href='{}'>{}</a> · {} · {}</div>",
-            ((reverse("admin:tasks_task_change", args=[t.pk]), t.department, t.get_role_display(),
-              t.get_status_display()) for t in tasks),
-        ) or "-"
+        return (
+            format_html_join(
+                "",
+                "<div><a href='{}'>{}</a> · {} · {}</div>",
+                (
+                    (
+                        reverse("admin:tasks_task_change", args=[t.pk]),
+                        t.department,
+                        t.get_role_display(),
+                        t.get_status_display(),
+                    )
+                    for t in tasks
+                ),
+            )
+            or "-"
+        )
 
     @admin.display(description=_("requests for a leader's decision"))
     def approvals(self, obj):
@@ -229,20 +309,46 @@ class AppealAdmin(ObjectActionsMixin, HistoryAdmin, LargeTableAdmin):
         if not rows:
             return _("none found")
         return format_html_join(
-            "", "<div><a href='{}'>{}</a> · {} · {} · {}</div>",
-            ((reverse("admin:appeals_appeal_change", args=[a.pk]), a.tracking_number,
-              a.received_at.strftime("%Y-%m-%d"), a.category.name, a.get_status_display()) for a in rows),
+            "",
+            "<div><a href='{}'>{}</a> · {} · {} · {}</div>",
+            (
+                (
+                    reverse("admin:appeals_appeal_change", args=[a.pk]),
+                    a.tracking_number,
+                    a.received_at.strftime("%Y-%m-%d"),
+                    a.category.name,
+                    a.get_status_display(),
+                )
+                for a in rows
+            ),
         )
 
     def action_summary(self, request, obj):
-        rows = [(_("tracking number"), obj.tracking_number), (_("category"), obj.category),
-                (_("area"), obj.area), (_("priority"), obj.get_priority_display()), (_("content"), obj.content)]
+        rows = [
+            (_("tracking number"), obj.tracking_number),
+            (_("category"), obj.category),
+            (_("area"), obj.area),
+            (_("priority"), obj.get_priority_display()),
+            (_("content"), obj.content),
+        ]
         if obj.status == Appeal.Status.RECEIVED:
             dups = selectors.appeal_likely_duplicates(obj)
             if dups:
-                rows.append((_("likely duplicates"), format_html_join(
-                    ", ", "{} ({})", ((a.tracking_number, a.category.name) for a in dups))))
+                rows.append(
+                    (
+                        _("likely duplicates"),
+                        format_html_join(", ", "{} ({})", ((a.tracking_number, a.category.name) for a in dups)),
+                    )
+                )
             suggestion = selectors.dispatch_suggestion(category=obj.category, area=obj.area)
-            rows.append((_("dispatch catalogue suggests"), format_html(
-                "{} {}", suggestion.lead or "-", "+ " + "、".join(str(d) for d in suggestion.co) if suggestion.co else "")))
+            rows.append(
+                (
+                    _("dispatch catalogue suggests"),
+                    format_html(
+                        "{} {}",
+                        suggestion.lead or "-",
+                        "+ " + "、".join(str(d) for d in suggestion.co) if suggestion.co else "",
+                    ),
+                )
+            )
         return rows

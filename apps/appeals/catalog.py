@@ -22,15 +22,25 @@ def _place(category: Category) -> None:
 
 
 @transaction.atomic
-def category_save(*, actor, code: str, name: str, parent: Category | None, is_active: bool = True, reason: str,
-                  instance: Category | None = None) -> Category:
+def category_save(
+    *,
+    actor,
+    code: str,
+    name: str,
+    parent: Category | None,
+    is_active: bool = True,
+    reason: str,
+    instance: Category | None = None,
+) -> Category:
     reason = require_text(reason)
     category = instance or Category(code=code)
     if category.pk and parent is not None and (parent.pk == category.pk or parent.path.startswith(category.path)):
         raise DomainError(_("A category cannot be placed under itself."))
     if category.pk and category.children.exists() and category.parent_id != (parent.pk if parent else None):
         raise DomainError(_("Move a category with subcategories by moving its subcategories first."))
-    before = {"name": category.name, "parent": category.parent_id, "is_active": category.is_active} if category.pk else {}
+    before = (
+        {"name": category.name, "parent": category.parent_id, "is_active": category.is_active} if category.pk else {}
+    )
     category.name, category.parent, category.is_active = name, parent, is_active
     _place(category)
     category.full_clean()
@@ -45,8 +55,13 @@ def category_save(*, actor, code: str, name: str, parent: Category | None, is_ac
             _place(child)
             set_history_context(child, actor=actor, reason=reason)
             child.save(update_fields=["full_name", "updated_at"])
-    record(actor=actor, action="category.saved", target=category, reason=reason,
-           changes={"before": before, "after": {"name": name, "parent": category.parent_id, "is_active": is_active}})
+    record(
+        actor=actor,
+        action="category.saved",
+        target=category,
+        reason=reason,
+        changes={"before": before, "after": {"name": name, "parent": category.parent_id, "is_active": is_active}},
+    )
     return category
 
 
@@ -75,18 +90,31 @@ def dispatch_rule_save(
     clash = DispatchRule.objects.filter(category=category, area=area, is_active=True).exclude(pk=rule.pk)
     if is_active and clash.exists():
         raise DomainError(_("An active rule for this category and area already exists; change that one."))
-    before = {"lead": rule.lead_department_id, "street": rule.route_to_local_street, "active": rule.is_active} \
-        if rule.pk else {}
+    before = (
+        {"lead": rule.lead_department_id, "street": rule.route_to_local_street, "active": rule.is_active}
+        if rule.pk
+        else {}
+    )
     rule.category, rule.area, rule.lead_department = category, area, lead_department
     rule.route_to_local_street, rule.note, rule.is_active = route_to_local_street, note, is_active
     rule.full_clean(exclude=["co_departments"])
     set_history_context(rule, actor=actor, reason=reason)
     rule.save()
     rule.co_departments.set(co_departments)
-    record(actor=actor, action="dispatch_rule.saved", target=rule, reason=reason, changes={
-        "before": before,
-        "after": {"category": category.code, "area": area.code if area else None,
-                  "lead": lead_department.code if lead_department else "@street",
-                  "co": [d.code for d in co_departments], "active": is_active},
-    })
+    record(
+        actor=actor,
+        action="dispatch_rule.saved",
+        target=rule,
+        reason=reason,
+        changes={
+            "before": before,
+            "after": {
+                "category": category.code,
+                "area": area.code if area else None,
+                "lead": lead_department.code if lead_department else "@street",
+                "co": [d.code for d in co_departments],
+                "active": is_active,
+            },
+        },
+    )
     return rule

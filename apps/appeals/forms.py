@@ -18,8 +18,19 @@ class AppealIntakeForm(ServiceModelForm):
 
     class Meta:
         model = Appeal
-        fields = ["channel", "appeal_type", "priority", "category", "area", "address", "content",
-                  "citizen_name", "citizen_phone", "is_anonymous", "is_confidential"]
+        fields = [
+            "channel",
+            "appeal_type",
+            "priority",
+            "category",
+            "area",
+            "address",
+            "content",
+            "citizen_name",
+            "citizen_phone",
+            "is_anonymous",
+            "is_confidential",
+        ]
         widgets = {"content": forms.Textarea(attrs={"rows": 5, "cols": 80})}
 
     def run_service(self, *, actor, reason):
@@ -48,23 +59,34 @@ class CategoryForm(ServiceModelForm):
 
     def run_service(self, *, actor, reason):
         data = self.cleaned_data
-        return catalog.category_save(actor=actor, code=data["code"], name=data["name"], parent=data["parent"],
-                                     is_active=data["is_active"], reason=reason,
-                                     instance=self.instance if self.instance.pk else None)
+        return catalog.category_save(
+            actor=actor,
+            code=data["code"],
+            name=data["name"],
+            parent=data["parent"],
+            is_active=data["is_active"],
+            reason=reason,
+            instance=self.instance if self.instance.pk else None,
+        )
 
 
 class DispatchRuleForm(ServiceModelForm):
     class Meta:
         model = DispatchRule
-        fields = ["category", "area", "lead_department", "route_to_local_street", "co_departments", "note",
-                  "is_active"]
+        fields = ["category", "area", "lead_department", "route_to_local_street", "co_departments", "note", "is_active"]
 
     def run_service(self, *, actor, reason):
         data = self.cleaned_data
         return catalog.dispatch_rule_save(
-            actor=actor, category=data["category"], area=data["area"], lead_department=data["lead_department"],
-            route_to_local_street=data["route_to_local_street"], co_departments=list(data["co_departments"]),
-            note=data["note"], is_active=data["is_active"], reason=reason,
+            actor=actor,
+            category=data["category"],
+            area=data["area"],
+            lead_department=data["lead_department"],
+            route_to_local_street=data["route_to_local_street"],
+            co_departments=list(data["co_departments"]),
+            note=data["note"],
+            is_active=data["is_active"],
+            reason=reason,
             instance=self.instance if self.instance.pk else None,
         )
 
@@ -81,12 +103,19 @@ def department_autocomplete(multiple=False):
 
 
 class DispatchForm(ActionForm):
-    lead = forms.ModelChoiceField(Department.objects.filter(is_active=True), label=_("lead department"),
-                                  widget=department_autocomplete())
-    co = forms.ModelMultipleChoiceField(Department.objects.filter(is_active=True), required=False,
-                                        label=_("co-handling departments"), widget=department_autocomplete(True))
+    lead = forms.ModelChoiceField(
+        Department.objects.filter(is_active=True), label=_("lead department"), widget=department_autocomplete()
+    )
+    co = forms.ModelMultipleChoiceField(
+        Department.objects.filter(is_active=True),
+        required=False,
+        label=_("co-handling departments"),
+        widget=department_autocomplete(True),
+    )
     override_reason = forms.CharField(
-        label=_("reason for choosing other departments"), required=False, widget=forms.Textarea(attrs={"rows": 2}),
+        label=_("reason for choosing other departments"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
         help_text=_("Needed only when you change the departments the dispatch catalogue suggests."),
     )
 
@@ -111,8 +140,9 @@ class RejectForm(ActionForm):
 
 
 class MergeForm(ActionForm):
-    into = forms.CharField(label=_("tracking number of the earlier appeal"), max_length=20,
-                           help_text=_("See the likely duplicates above."))
+    into = forms.CharField(
+        label=_("tracking number of the earlier appeal"), max_length=20, help_text=_("See the likely duplicates above.")
+    )
     reason = forms.CharField(label=_("why they are the same issue"), widget=forms.Textarea(attrs={"rows": 2}))
 
     def clean_into(self):
@@ -124,9 +154,21 @@ class MergeForm(ActionForm):
 
 
 class RevealContactForm(ActionForm):
-    reason = forms.CharField(label=_("why you need the contact details"), widget=forms.Textarea(attrs={"rows": 2}),
-                             help_text=_("The request is kept in the action log."))
+    reason = forms.CharField(
+        label=_("why you need the contact details"),
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_("The request is kept in the action log."),
+    )
 
 
-__all__ = ["AppealIntakeForm", "CategoryForm", "DispatchRuleForm", "DispatchForm", "AnswerForm", "RejectForm",
-           "MergeForm", "RevealContactForm", "DomainError"]
+__all__ = [
+    "AppealIntakeForm",
+    "CategoryForm",
+    "DispatchRuleForm",
+    "DispatchForm",
+    "AnswerForm",
+    "RejectForm",
+    "MergeForm",
+    "RevealContactForm",
+    "DomainError",
+]

@@ -21,7 +21,11 @@ class Category(TimeStampedModel):
     code = models.CharField(_("code"), max_length=40, unique=True, validators=[code_validator])
     name = models.CharField(_("name"), max_length=100)
     parent = models.ForeignKey(
-        "self", verbose_name=_("parent category"), on_delete=models.PROTECT, null=True, blank=True,
+        "self",
+        verbose_name=_("parent category"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
         related_name="children",
     )
     path = models.CharField(_("path"), max_length=500, db_index=True, editable=False)
@@ -50,16 +54,29 @@ class DispatchRule(TimeStampedModel):
     appeal's area takes it (兜底).
     """
 
-    category = models.ForeignKey(Category, verbose_name=_("category"), on_delete=models.PROTECT,
-                                 related_name="dispatch_rules")
-    area = models.ForeignKey(Area, verbose_name=_("area"), on_delete=models.PROTECT, null=True, blank=True,
-                             related_name="dispatch_rules", help_text=_("Empty: the whole city."))
+    category = models.ForeignKey(
+        Category, verbose_name=_("category"), on_delete=models.PROTECT, related_name="dispatch_rules"
+    )
+    area = models.ForeignKey(
+        Area,
+        verbose_name=_("area"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="dispatch_rules",
+        help_text=_("Empty: the whole city."),
+    )
     lead_department = models.ForeignKey(
-        Department, verbose_name=_("lead department"), on_delete=models.PROTECT, null=True, blank=True,
+        Department,
+        verbose_name=_("lead department"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
         related_name="lead_rules",
     )
     route_to_local_street = models.BooleanField(
-        _("lead: the street office of the appeal's area"), default=False,
+        _("lead: the street office of the appeal's area"),
+        default=False,
         help_text=_("For matters handled where they happen (属地管理) instead of by one department."),
     )
     co_departments = models.ManyToManyField(
@@ -77,11 +94,13 @@ class DispatchRule(TimeStampedModel):
         ordering = ["category__path", "area__path"]
         constraints = [
             models.UniqueConstraint(
-                fields=["category", "area"], condition=models.Q(is_active=True) & models.Q(area__isnull=False),
+                fields=["category", "area"],
+                condition=models.Q(is_active=True) & models.Q(area__isnull=False),
                 name="appeals_rule_one_active_per_category_area",
             ),
             models.UniqueConstraint(
-                fields=["category"], condition=models.Q(is_active=True) & models.Q(area__isnull=True),
+                fields=["category"],
+                condition=models.Q(is_active=True) & models.Q(area__isnull=True),
                 name="appeals_rule_one_active_citywide_per_category",
             ),
             models.CheckConstraint(
@@ -177,23 +196,37 @@ class Appeal(TimeStampedModel):
     citizen_phone = models.CharField(_("citizen phone"), max_length=20, blank=True, validators=[phone_validator])
     is_anonymous = models.BooleanField(_("anonymous"), default=False)
     is_confidential = models.BooleanField(
-        _("confidential"), default=False,
+        _("confidential"),
+        default=False,
         help_text=_("The citizen's identity is never shown to the handling departments."),
     )
     priority = models.CharField(_("priority"), max_length=2, choices=Priority.choices, default=Priority.P2)
     status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.RECEIVED)
     received_at = models.DateTimeField(_("received at"))
-    received_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("received by"), on_delete=models.PROTECT,
-                                    related_name="+")
+    received_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("received by"), on_delete=models.PROTECT, related_name="+"
+    )
     # Outcomes at intake
     answer = models.TextField(_("direct answer"), blank=True)
     reject_route = models.CharField(_("lawful route"), max_length=16, choices=RejectRoute.choices, blank=True)
     reject_reason = models.TextField(_("reason not accepted"), blank=True)
-    merged_into = models.ForeignKey("self", verbose_name=_("merged into"), on_delete=models.PROTECT, null=True,
-                                    blank=True, related_name="merged_appeals")
+    merged_into = models.ForeignKey(
+        "self",
+        verbose_name=_("merged into"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="merged_appeals",
+    )
     concluded_at = models.DateTimeField(_("intake concluded at"), null=True, blank=True)
-    concluded_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("intake concluded by"),
-                                     on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    concluded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("intake concluded by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
     closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
     # Escalation to the city government (P0 appeals are escalated at intake).
     is_escalated = models.BooleanField(_("escalated to the city government"), default=False, db_default=False)
@@ -225,21 +258,30 @@ class Appeal(TimeStampedModel):
         ]
         constraints = [
             models.CheckConstraint(
-                condition=models.Q(status__in=["received", "answered", "rejected", "merged", "dispatched",
-                                               "reviewed", "closed"]),
-                name="appeals_appeal_status_valid"),
-            models.CheckConstraint(condition=models.Q(priority__in=["P0", "P1", "P2", "P3"]),
-                                   name="appeals_appeal_priority_valid"),
+                condition=models.Q(
+                    status__in=["received", "answered", "rejected", "merged", "dispatched", "reviewed", "closed"]
+                ),
+                name="appeals_appeal_status_valid",
+            ),
             models.CheckConstraint(
-                condition=models.Q(channel__in=["phone", "wechat", "weibo", "app", "web", "letter", "email",
-                                                "counter"]),
-                name="appeals_appeal_channel_valid"),
+                condition=models.Q(priority__in=["P0", "P1", "P2", "P3"]), name="appeals_appeal_priority_valid"
+            ),
             models.CheckConstraint(
-                condition=models.Q(appeal_type__in=["consultation", "help", "complaint", "report", "suggestion",
-                                                    "praise", "other"]),
-                name="appeals_appeal_type_valid"),
-            models.CheckConstraint(condition=~models.Q(status="merged") | models.Q(merged_into__isnull=False),
-                                   name="appeals_appeal_merged_has_target"),
+                condition=models.Q(
+                    channel__in=["phone", "wechat", "weibo", "app", "web", "letter", "email", "counter"]
+                ),
+                name="appeals_appeal_channel_valid",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(
+                    appeal_type__in=["consultation", "help", "complaint", "report", "suggestion", "praise", "other"]
+                ),
+                name="appeals_appeal_type_valid",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(status="merged") | models.Q(merged_into__isnull=False),
+                name="appeals_appeal_merged_has_target",
+            ),
         ]
 
     def __str__(self):
@@ -251,7 +293,10 @@ class Appeal(TimeStampedModel):
         if status not in self.ALLOWED.get(self.status, set()):
             raise InvalidTransition(
                 _("Appeal %(number)s is “%(current)s”; it cannot become “%(new)s”.")
-                % {"number": self.tracking_number, "current": self.get_status_display(),
-                   "new": self.Status(status).label}
+                % {
+                    "number": self.tracking_number,
+                    "current": self.get_status_display(),
+                    "new": self.Status(status).label,
+                }
             )
         self.status = status

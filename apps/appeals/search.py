@@ -29,7 +29,7 @@ def tokens(text: str) -> list[str]:
                 run += ch
                 continue
             if run:
-                out.extend(run[i:i + 2] for i in range(max(len(run) - 1, 1)))
+                out.extend(run[i : i + 2] for i in range(max(len(run) - 1, 1)))
                 run = ""
         latin = "".join(" " if _is_cjk(c) else c for c in chunk).split()
         out.extend(w.lower() for w in latin if w)

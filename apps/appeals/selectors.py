@@ -121,7 +121,8 @@ def appeal_search(qs: QuerySet[Appeal], query: str) -> QuerySet[Appeal]:
         # Same expression as the GIN index appeal_search_text_gin (migration 0004).
         vector = SearchVector("search_text", config="simple")
         return qs.alias(_search=vector).filter(
-            _search=SearchQuery(" & ".join(terms), search_type="raw", config="simple"))
+            _search=SearchQuery(" & ".join(terms), search_type="raw", config="simple")
+        )
     for term in terms:
         qs = qs.filter(search_text__contains=term)
     return qs

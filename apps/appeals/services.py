@@ -31,8 +31,10 @@ def _next_tracking_number(now) -> str:
 def _lock(appeal: Appeal, expected_version: int | None) -> Appeal:
     locked = Appeal.objects.select_for_update(of=("self",)).select_related("category", "area").get(pk=appeal.pk)
     if expected_version is not None and locked.version != expected_version:
-        raise StaleObject(_("Someone else changed appeal %(number)s after you opened it. Reload and try again.")
-                          % {"number": locked.tracking_number})
+        raise StaleObject(
+            _("Someone else changed appeal %(number)s after you opened it. Reload and try again.")
+            % {"number": locked.tracking_number}
+        )
     return locked
 
 
@@ -84,10 +86,20 @@ def appeal_register(
     appeal = Appeal(
         is_escalated=priority == Appeal.Priority.P0,  # a major emergency goes to the city government
         escalated_at=now if priority == Appeal.Priority.P0 else None,
-        tracking_number=_next_tracking_number(now), channel=channel, appeal_type=appeal_type, category=category,
-        area=area, address=address, content=content.strip(), citizen_name=citizen_name, citizen_phone=citizen_phone,
-        is_anonymous=is_anonymous, is_confidential=is_confidential, priority=priority,
-        received_at=received_at or now, received_by=actor,
+        tracking_number=_next_tracking_number(now),
+        channel=channel,
+        appeal_type=appeal_type,
+        category=category,
+        area=area,
+        address=address,
+        content=content.strip(),
+        citizen_name=citizen_name,
+        citizen_phone=citizen_phone,
+        is_anonymous=is_anonymous,
+        is_confidential=is_confidential,
+        priority=priority,
+        received_at=received_at or now,
+        received_by=actor,
         search_text=search.index_text(content, address),
     )
     # Field validation only: the tracking number is unique by construction and the
@@ -96,11 +108,21 @@ def appeal_register(
     appeal.full_clean(exclude=["category", "area", "received_by"], validate_unique=False, validate_constraints=False)
     set_history_context(appeal, actor=actor, reason=_("appeal received"))
     appeal.save()
-    record(actor=actor, action="appeal.received", target=appeal, reason="", changes={
-        "channel": channel, "appeal_type": appeal_type, "category": category.code, "area": area.code,
-        "priority": priority, "phone": mask_phone(citizen_phone),
-        **({"priority_raised_from": requested_priority, "adaptation": adaptation.pk} if adaptation else {}),
-    })
+    record(
+        actor=actor,
+        action="appeal.received",
+        target=appeal,
+        reason="",
+        changes={
+            "channel": channel,
+            "appeal_type": appeal_type,
+            "category": category.code,
+            "area": area.code,
+            "priority": priority,
+            "phone": mask_phone(citizen_phone),
+            **({"priority_raised_from": requested_priority, "adaptation": adaptation.pk} if adaptation else {}),
+        },
+    )
     if priority == Appeal.Priority.P0:
         _notify_p0(appeal)
     return appeal
@@ -110,9 +132,12 @@ def _notify_p0(appeal: Appeal) -> None:
     notifications.notify_role(
         role=User.Role.CITY_LEADER,
         title=_("Major emergency: appeal %(number)s") % {"number": appeal.tracking_number},
-        body=_("%(category)s, %(area)s. Received %(time)s.") % {
-            "category": appeal.category, "area": appeal.area,
-            "time": timezone.localtime(appeal.received_at).strftime("%Y-%m-%d %H:%M")},
+        body=_("%(category)s, %(area)s. Received %(time)s.")
+        % {
+            "category": appeal.category,
+            "area": appeal.area,
+            "time": timezone.localtime(appeal.received_at).strftime("%Y-%m-%d %H:%M"),
+        },
         link=f"/admin/appeals/appeal/{appeal.pk}/change/",
     )
 
@@ -125,15 +150,17 @@ def appeal_answer_directly(*, actor: User, appeal: Appeal, answer: str, expected
     appeal = _lock(appeal, expected_version)
     appeal.move_to(Appeal.Status.ANSWERED)
     appeal.answer, appeal.concluded_at, appeal.concluded_by = answer, timezone.now(), actor
-    _save(appeal, actor=actor, reason=_("answered directly"),
-          fields=["status", "answer", "concluded_at", "concluded_by"])
+    _save(
+        appeal, actor=actor, reason=_("answered directly"), fields=["status", "answer", "concluded_at", "concluded_by"]
+    )
     record(actor=actor, action="appeal.answered", target=appeal, changes={"status": ["received", "answered"]})
     return appeal
 
 
 @transaction.atomic
-def appeal_reject(*, actor: User, appeal: Appeal, route: str, reason: str,
-                  expected_version: int | None = None) -> Appeal:
+def appeal_reject(
+    *, actor: User, appeal: Appeal, route: str, reason: str, expected_version: int | None = None
+) -> Appeal:
     """Not accepted: out of scope. The lawful route told to the citizen is recorded."""
     ensure_operator(actor)
     if route not in Appeal.RejectRoute.values:
@@ -143,16 +170,26 @@ def appeal_reject(*, actor: User, appeal: Appeal, route: str, reason: str,
     appeal.move_to(Appeal.Status.REJECTED)
     appeal.reject_route, appeal.reject_reason = route, reason
     appeal.concluded_at, appeal.concluded_by = timezone.now(), actor
-    _save(appeal, actor=actor, reason=reason,
-          fields=["status", "reject_route", "reject_reason", "concluded_at", "concluded_by"])
-    record(actor=actor, action="appeal.rejected", target=appeal, reason=reason,
-           changes={"status": ["received", "rejected"], "route": route})
+    _save(
+        appeal,
+        actor=actor,
+        reason=reason,
+        fields=["status", "reject_route", "reject_reason", "concluded_at", "concluded_by"],
+    )
+    record(
+        actor=actor,
+        action="appeal.rejected",
+        target=appeal,
+        reason=reason,
+        changes={"status": ["received", "rejected"], "route": route},
+    )
     return appeal
 
 
 @transaction.atomic
-def appeal_merge(*, actor: User, appeal: Appeal, into: Appeal, reason: str,
-                 expected_version: int | None = None) -> Appeal:
+def appeal_merge(
+    *, actor: User, appeal: Appeal, into: Appeal, reason: str, expected_version: int | None = None
+) -> Appeal:
     """并单: the appeal is about the same issue as an earlier one and follows it."""
     ensure_operator(actor)
     reason = require_text(reason)
@@ -160,15 +197,22 @@ def appeal_merge(*, actor: User, appeal: Appeal, into: Appeal, reason: str,
         raise DomainError(_("An appeal cannot be merged into itself."))
     target = Appeal.objects.select_for_update().get(pk=into.pk)
     if target.status in {Appeal.Status.MERGED, Appeal.Status.REJECTED}:
-        raise DomainError(_("Appeal %(number)s is itself merged or not accepted; merge into the appeal it follows.")
-                          % {"number": target.tracking_number})
+        raise DomainError(
+            _("Appeal %(number)s is itself merged or not accepted; merge into the appeal it follows.")
+            % {"number": target.tracking_number}
+        )
     appeal = _lock(appeal, expected_version)
     appeal.move_to(Appeal.Status.MERGED)
     appeal.merged_into = target
     appeal.concluded_at, appeal.concluded_by = timezone.now(), actor
     _save(appeal, actor=actor, reason=reason, fields=["status", "merged_into", "concluded_at", "concluded_by"])
-    record(actor=actor, action="appeal.merged", target=appeal, reason=reason,
-           changes={"status": ["received", "merged"], "merged_into": target.tracking_number})
+    record(
+        actor=actor,
+        action="appeal.merged",
+        target=appeal,
+        reason=reason,
+        changes={"status": ["received", "merged"], "merged_into": target.tracking_number},
+    )
     return appeal
 
 
@@ -201,8 +245,13 @@ def appeal_mark_reviewed(*, actor: User, appeal: Appeal, reason: str) -> Appeal:
         return appeal
     appeal.move_to(Appeal.Status.REVIEWED)
     _save(appeal, actor=actor, reason=reason, fields=["status"])
-    record(actor=actor, action="appeal.reviewed", target=appeal, reason=reason,
-           changes={"status": ["dispatched", "reviewed"]})
+    record(
+        actor=actor,
+        action="appeal.reviewed",
+        target=appeal,
+        reason=reason,
+        changes={"status": ["dispatched", "reviewed"]},
+    )
     return appeal
 
 
@@ -235,7 +284,8 @@ def appeal_escalate(*, actor: User, appeal: Appeal, reason: str) -> Appeal:
     notifications.notify_role(
         role=User.Role.CITY_LEADER,
         title=_("Escalated to the city government: %(number)s") % {"number": appeal.tracking_number},
-        body=reason, link=f"/admin/appeals/appeal/{appeal.pk}/change/",
+        body=reason,
+        link=f"/admin/appeals/appeal/{appeal.pk}/change/",
     )
     return appeal
 
@@ -246,8 +296,9 @@ def appeal_exclude_from_appraisal(*, actor: User, appeal: Appeal, reason: str) -
     reason = require_text(reason)
     appeal = _lock(appeal, None)
     if appeal.is_excluded_from_appraisal:
-        raise DomainError(_("Appeal %(number)s is already excluded from appraisal.")
-                          % {"number": appeal.tracking_number})
+        raise DomainError(
+            _("Appeal %(number)s is already excluded from appraisal.") % {"number": appeal.tracking_number}
+        )
     appeal.is_excluded_from_appraisal, appeal.exclusion_reason = True, reason
     _save(appeal, actor=actor, reason=reason, fields=["is_excluded_from_appraisal", "exclusion_reason"])
     record(actor=actor, action="appeal.excluded_from_appraisal", target=appeal, reason=reason)

@@ -46,13 +46,21 @@ class AuditEventAdmin(LargeTableAdmin):
 
         report = verify_chain()
         with transaction.atomic():
-            record(actor=request.user, action="audit.chain_verified",
-                   outcome=AuditEvent.Outcome.SUCCESS if report.ok else AuditEvent.Outcome.FAILURE,
-                   changes={"checked": report.checked, "broken_seq": report.broken_seq, "problem": report.problem})
+            record(
+                actor=request.user,
+                action="audit.chain_verified",
+                outcome=AuditEvent.Outcome.SUCCESS if report.ok else AuditEvent.Outcome.FAILURE,
+                changes={"checked": report.checked, "broken_seq": report.broken_seq, "problem": report.problem},
+            )
         if report.ok:
-            self.message_user(request, _("Action log intact: %(n)d entries verified.") % {"n": report.checked},
-                              messages.SUCCESS)
+            self.message_user(
+                request, _("Action log intact: %(n)d entries verified.") % {"n": report.checked}, messages.SUCCESS
+            )
         else:
-            self.message_user(request, _("Action log broken at entry #%(seq)d: %(problem)s")
-                              % {"seq": report.broken_seq, "problem": report.problem}, messages.ERROR)
+            self.message_user(
+                request,
+                _("Action log broken at entry #%(seq)d: %(problem)s")
+                % {"seq": report.broken_seq, "problem": report.problem},
+                messages.ERROR,
+            )
         return HttpResponseRedirect(changelist)

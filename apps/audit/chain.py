@@ -7,6 +7,7 @@ or edited row as a mismatch.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 from dataclasses import dataclass
@@ -19,7 +20,7 @@ def canonical_payload(event) -> bytes:
     occurred = event.occurred_at
     payload = {
         "seq": event.seq,
-        "occurred_at": occurred.astimezone(_utc()).isoformat(timespec="microseconds"),
+        "occurred_at": occurred.astimezone(dt.UTC).isoformat(timespec="microseconds"),
         "actor_id": event.actor_id,
         "actor_name": event.actor_name,
         "actor_role": event.actor_role,

@@ -96,34 +96,60 @@ def rule_adaptation_issue(
         if priority not in Appeal.Priority.values:
             raise DomainError(_("Choose the priority new appeals get at least."))
         if priority == max(Appeal.Priority.values):
-            raise DomainError(_("%(priority)s is the lowest priority: raising to it changes nothing.")
-                              % {"priority": priority})
+            raise DomainError(
+                _("%(priority)s is the lowest priority: raising to it changes nothing.") % {"priority": priority}
+            )
         resolve_amount, resolve_unit = None, ""
     else:
         if not resolve_amount or resolve_amount <= 0 or resolve_unit not in LimitUnit.values:
             raise DomainError(_("Give the shorter resolve limit: an amount and a unit."))
         current = _longest_resolve_limit(category)
         if limit_length(resolve_amount, resolve_unit) >= limit_length(*current):
-            raise DomainError(_("The adapted limit must be shorter than the resolve limit now in force for this "
-                                "category (at most %(amount)s %(unit)s).")
-                              % {"amount": current[0], "unit": LimitUnit(current[1]).label})
+            raise DomainError(
+                _(
+                    "The adapted limit must be shorter than the resolve limit now in force for this "
+                    "category (at most %(amount)s %(unit)s)."
+                )
+                % {"amount": current[0], "unit": LimitUnit(current[1]).label}
+            )
         priority = ""
 
     adaptation = RuleAdaptation(
-        kind=kind, category=category, area=area, priority=priority, resolve_amount=resolve_amount,
-        resolve_unit=resolve_unit, valid_from=valid_from, valid_until=valid_until, issued_by=actor, reason=reason,
+        kind=kind,
+        category=category,
+        area=area,
+        priority=priority,
+        resolve_amount=resolve_amount,
+        resolve_unit=resolve_unit,
+        valid_from=valid_from,
+        valid_until=valid_until,
+        issued_by=actor,
+        reason=reason,
     )
     adaptation.full_clean(exclude=["category", "area", "issued_by"], validate_constraints=False)
     set_history_context(adaptation, actor=actor, reason=reason)
     adaptation.save()
-    record(actor=actor, action="rule_adaptation.issued", target=adaptation, reason=reason, changes={
-        "kind": kind, "category": category.code, "area": area.code if area else None, "priority": priority,
-        "resolve": [resolve_amount, resolve_unit] if resolve_amount else None,
-        "valid_from": valid_from, "valid_until": valid_until,
-    })
+    record(
+        actor=actor,
+        action="rule_adaptation.issued",
+        target=adaptation,
+        reason=reason,
+        changes={
+            "kind": kind,
+            "category": category.code,
+            "area": area.code if area else None,
+            "priority": priority,
+            "resolve": [resolve_amount, resolve_unit] if resolve_amount else None,
+            "valid_from": valid_from,
+            "valid_until": valid_until,
+        },
+    )
     title = _("Rule adaptation (变通): %(what)s") % {"what": adaptation}
     body = _("From %(start)s until %(end)s. %(reason)s") % {
-        "start": _local(valid_from), "end": _local(valid_until), "reason": reason}
+        "start": _local(valid_from),
+        "end": _local(valid_until),
+        "reason": reason,
+    }
     link = f"/admin/authorization/ruleadaptation/{adaptation.pk}/change/"
     for role in (R.OPERATOR, R.DISPATCHER):
         notifications.notify_role(role=role, title=title, body=body, link=link)
@@ -142,20 +168,28 @@ def rule_adaptation_revoke(*, actor: User, adaptation: RuleAdaptation, reason: s
     """End a live or scheduled adaptation now. City leaders only; a reason is required."""
     _ensure_city_leader(actor)
     reason = require_text(reason, _("Say why the adaptation is ended early."))
-    adaptation = RuleAdaptation.objects.select_for_update(of=("self",)).select_related("category", "area") \
-        .get(pk=adaptation.pk)
+    adaptation = (
+        RuleAdaptation.objects.select_for_update(of=("self",)).select_related("category", "area").get(pk=adaptation.pk)
+    )
     now = timezone.now()
     if adaptation.revoked_at is not None:
-        raise InvalidTransition(_("This adaptation was already revoked at %(time)s.")
-                                % {"time": _local(adaptation.revoked_at)})
+        raise InvalidTransition(
+            _("This adaptation was already revoked at %(time)s.") % {"time": _local(adaptation.revoked_at)}
+        )
     if adaptation.valid_until <= now:
-        raise InvalidTransition(_("This adaptation already expired at %(time)s.")
-                                % {"time": _local(adaptation.valid_until)})
+        raise InvalidTransition(
+            _("This adaptation already expired at %(time)s.") % {"time": _local(adaptation.valid_until)}
+        )
     adaptation.revoked_at = now
     set_history_context(adaptation, actor=actor, reason=reason)
     adaptation.save(update_fields=["revoked_at", "updated_at"])
-    record(actor=actor, action="rule_adaptation.revoked", target=adaptation, reason=reason,
-           changes={"revoked_at": now, "valid_until": adaptation.valid_until})
+    record(
+        actor=actor,
+        action="rule_adaptation.revoked",
+        target=adaptation,
+        reason=reason,
+        changes={"revoked_at": now, "valid_until": adaptation.valid_until},
+    )
     return adaptation
 
 
@@ -168,37 +202,44 @@ def _live_matching(*, kind: str, category: Category, area: Area | None, at: dt.d
     areas = Q(area__isnull=True)
     if area is not None:
         areas |= Q(area__code__in=_ancestor_codes(area))
-    return (RuleAdaptation.objects
-            .filter(kind=kind, revoked_at__isnull=True, valid_from__lte=at, valid_until__gt=at,
-                    category__code__in=_ancestor_codes(category))
-            .filter(areas))
+    return RuleAdaptation.objects.filter(
+        kind=kind,
+        revoked_at__isnull=True,
+        valid_from__lte=at,
+        valid_until__gt=at,
+        category__code__in=_ancestor_codes(category),
+    ).filter(areas)
 
 
-def adapted_priority(*, category: Category, area: Area | None, priority: str,
-                     at: dt.datetime) -> tuple[str, RuleAdaptation | None]:
+def adapted_priority(
+    *, category: Category, area: Area | None, priority: str, at: dt.datetime
+) -> tuple[str, RuleAdaptation | None]:
     """The priority a new appeal gets, and the adaptation that raised it (None: unchanged).
 
     Adaptations only raise (P0 is the highest); the highest live one wins, then the most
     specific (deeper category, then deeper area), then the newest.
     """
-    best = (_live_matching(kind=Kind.RAISE_PRIORITY, category=category, area=area, at=at)
-            .filter(priority__lt=priority)  # "P0" < "P1" < ...: only those that raise
-            .order_by("priority", F("category__depth").desc(), F("area__depth").desc(nulls_last=True),
-                      "-valid_from", "-id")
-            .first())
+    best = (
+        _live_matching(kind=Kind.RAISE_PRIORITY, category=category, area=area, at=at)
+        .filter(priority__lt=priority)  # "P0" < "P1" < ...: only those that raise
+        .order_by("priority", F("category__depth").desc(), F("area__depth").desc(nulls_last=True), "-valid_from", "-id")
+        .first()
+    )
     if best is None:
         return priority, None
     return best.priority, best
 
 
-def adapted_resolve_limit(*, category: Category, area: Area | None,
-                          at: dt.datetime) -> tuple[int, str, RuleAdaptation] | None:
+def adapted_resolve_limit(
+    *, category: Category, area: Area | None, at: dt.datetime
+) -> tuple[int, str, RuleAdaptation] | None:
     """The shortest live shortened resolve limit for the category and area, or None.
 
     The caller applies it only when it ends before the limit of the rule table (an
     adaptation never lengthens a limit)."""
-    candidates = list(_live_matching(kind=Kind.SHORTEN_LIMIT, category=category, area=area, at=at)
-                      .order_by("-valid_from", "-id"))
+    candidates = list(
+        _live_matching(kind=Kind.SHORTEN_LIMIT, category=category, area=area, at=at).order_by("-valid_from", "-id")
+    )
     if not candidates:
         return None
     best = min(candidates, key=lambda a: limit_length(a.resolve_amount, a.resolve_unit))
@@ -210,5 +251,8 @@ def adapted_resolve_limit(*, category: Category, area: Area | None,
 
 def rule_adaptation_list_live(*, at: dt.datetime | None = None) -> QuerySet[RuleAdaptation]:
     at = at or timezone.now()
-    return (RuleAdaptation.objects.filter(revoked_at__isnull=True, valid_from__lte=at, valid_until__gt=at)
-            .select_related("category", "area", "issued_by").order_by("valid_until", "id"))
+    return (
+        RuleAdaptation.objects.filter(revoked_at__isnull=True, valid_from__lte=at, valid_until__gt=at)
+        .select_related("category", "area", "issued_by")
+        .order_by("valid_until", "id")
+    )

@@ -20,8 +20,9 @@ def _is_routed(user, request):
 
 def _decide(approve):
     def perform(user, request, data):
-        services.approval_decide(actor=user, request=request, approve=approve, comment=data["comment"],
-                                 expected_version=data["version"])
+        services.approval_decide(
+            actor=user, request=request, approve=approve, comment=data["comment"], expected_version=data["version"]
+        )
         return _("Request approved; its effect is applied.") if approve else _("Request rejected.")
 
     return perform
@@ -33,8 +34,12 @@ def _withdraw(user, request, data):
 
 
 def _may_decide(user, request):
-    return request.status == PENDING and user.role in {R.DEPT_LEADER, R.CITY_LEADER} and \
-        request.requested_by_id != user.pk and (user.role == R.CITY_LEADER or _is_routed(user, request))
+    return (
+        request.status == PENDING
+        and user.role in {R.DEPT_LEADER, R.CITY_LEADER}
+        and request.requested_by_id != user.pk
+        and (user.role == R.CITY_LEADER or _is_routed(user, request))
+    )
 
 
 class QueueFilter(admin.SimpleListFilter):
@@ -51,10 +56,16 @@ class QueueFilter(admin.SimpleListFilter):
     def choices(self, changelist):
         if not self.lookup_choices:
             return
-        yield {"selected": self.value() is None, "display": _("waiting for my decision"),
-               "query_string": changelist.get_query_string(remove=[self.parameter_name])}
-        yield {"selected": self.value() == "all", "display": _("all I may see"),
-               "query_string": changelist.get_query_string({self.parameter_name: "all"})}
+        yield {
+            "selected": self.value() is None,
+            "display": _("waiting for my decision"),
+            "query_string": changelist.get_query_string(remove=[self.parameter_name]),
+        }
+        yield {
+            "selected": self.value() == "all",
+            "display": _("all I may see"),
+            "query_string": changelist.get_query_string({self.parameter_name: "all"}),
+        }
 
     def queryset(self, request, queryset):
         return queryset  # applied in get_queryset, which knows the user
@@ -65,14 +76,37 @@ class ApprovalRequestAdmin(ObjectActionsMixin, HistoryAdmin, LargeTableAdmin):
     """The leader workbench: pending requests routed to me, most urgent first, approve or
     reject with a comment in one step, or several of one kind at once."""
 
-    list_display = ["kind", "tracking_number", "department", "requested_by", "requested_at", "waiting",
-                    "extension_days", "resolve_due", "status"]
+    list_display = [
+        "kind",
+        "tracking_number",
+        "department",
+        "requested_by",
+        "requested_at",
+        "waiting",
+        "extension_days",
+        "resolve_due",
+        "status",
+    ]
     list_filter = [QueueFilter, "status", "kind"]
     list_select_related = ["appeal", "task", "department", "requested_by"]
     search_fields = ["=appeal__tracking_number"]
-    readonly_fields = ["kind", "appeal", "task", "department", "requested_by", "requested_at", "reason",
-                       "extension_days", "target_department", "status", "decided_by", "decided_at", "comment",
-                       "route_level", "reminded_at"]
+    readonly_fields = [
+        "kind",
+        "appeal",
+        "task",
+        "department",
+        "requested_by",
+        "requested_at",
+        "reason",
+        "extension_days",
+        "target_department",
+        "status",
+        "decided_by",
+        "decided_at",
+        "comment",
+        "route_level",
+        "reminded_at",
+    ]
     fields = readonly_fields
     change_list_template = "admin/authorization/approvalrequest/change_list.html"
     change_form_template = "admin/tasks/task/change_form.html"
@@ -80,8 +114,13 @@ class ApprovalRequestAdmin(ObjectActionsMixin, HistoryAdmin, LargeTableAdmin):
     object_actions = [
         ObjectAction("approve", _("Approve"), DecisionForm, _decide(True), _may_decide),
         ObjectAction("reject", _("Reject"), DecisionForm, _decide(False), _may_decide, "danger"),
-        ObjectAction("withdraw", _("Withdraw my request"), WithdrawForm, _withdraw,
-                     lambda u, r: r.status == PENDING and r.requested_by_id == u.pk),
+        ObjectAction(
+            "withdraw",
+            _("Withdraw my request"),
+            WithdrawForm,
+            _withdraw,
+            lambda u, r: r.status == PENDING and r.requested_by_id == u.pk,
+        ),
     ]
 
     def get_queryset(self, request):
@@ -133,9 +172,13 @@ class ApprovalRequestAdmin(ObjectActionsMixin, HistoryAdmin, LargeTableAdmin):
         return timezone.localtime(obj.task.resolve_due_at).strftime("%Y-%m-%d %H:%M") if obj.task_id else "-"
 
     def action_summary(self, request, obj):
-        rows = [(_("kind"), obj.get_kind_display()), (_("appeal"), obj.appeal.tracking_number),
-                (_("department concerned"), obj.department), (_("requested by"), obj.requested_by),
-                (_("reason"), obj.reason)]
+        rows = [
+            (_("kind"), obj.get_kind_display()),
+            (_("appeal"), obj.appeal.tracking_number),
+            (_("department concerned"), obj.department),
+            (_("requested by"), obj.requested_by),
+            (_("reason"), obj.reason),
+        ]
         if obj.extension_days:
             rows.append((_("extension (working days)"), obj.extension_days))
         if obj.target_department_id:
@@ -148,8 +191,11 @@ class ApprovalRequestAdmin(ObjectActionsMixin, HistoryAdmin, LargeTableAdmin):
             if form.is_valid():
                 try:
                     decided, refused = services.approval_decide_many(
-                        actor=request.user, requests=list(queryset), approve=approve,
-                        comment=form.cleaned_data["comment"])
+                        actor=request.user,
+                        requests=list(queryset),
+                        approve=approve,
+                        comment=form.cleaned_data["comment"],
+                    )
                 except Exception as exc:  # e.g. mixed kinds: say so, change nothing
                     self.message_user(request, str(exc), messages.ERROR)
                     return None
@@ -159,10 +205,15 @@ class ApprovalRequestAdmin(ObjectActionsMixin, HistoryAdmin, LargeTableAdmin):
                 return None
         else:
             form = BulkDecisionForm()
-        context = {**self.admin_site.each_context(request), "title": _("Approve the selected requests") if approve
-                   else _("Reject the selected requests"), "form": form, "queryset": queryset,
-                   "opts": self.model._meta, "action": "approve_selected" if approve else "reject_selected",
-                   "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME}
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Approve the selected requests") if approve else _("Reject the selected requests"),
+            "form": form,
+            "queryset": queryset,
+            "opts": self.model._meta,
+            "action": "approve_selected" if approve else "reject_selected",
+            "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+        }
         return TemplateResponse(request, "admin/authorization/approvalrequest/bulk_decision.html", context)
 
     @admin.action(description=_("Approve the selected requests (one comment)"), permissions=["view"])
@@ -182,15 +233,29 @@ def _revoke(user, delegation, data):
 @admin.register(Delegation)
 class DelegationAdmin(ObjectActionsMixin, ServiceAdminMixin, HistoryAdmin, LargeTableAdmin):
     form = DelegationForm
-    list_display = ["grantee", "kind", "scope", "max_extension_days", "valid_from", "valid_until", "grantor",
-                    "revoked_at"]
+    list_display = [
+        "grantee",
+        "kind",
+        "scope",
+        "max_extension_days",
+        "valid_from",
+        "valid_until",
+        "grantor",
+        "revoked_at",
+    ]
     list_filter = ["kind"]
     list_select_related = ["grantee", "grantor", "scope"]
     autocomplete_fields = ["scope"]
     change_form_template = "admin/tasks/task/change_form.html"
     object_actions = [
-        ObjectAction("revoke", _("Revoke"), RevokeForm, _revoke,
-                     lambda u, d: d.revoked_at is None and (u.pk == d.grantor_id or u.role == R.CITY_LEADER), "danger"),
+        ObjectAction(
+            "revoke",
+            _("Revoke"),
+            RevokeForm,
+            _revoke,
+            lambda u, d: d.revoked_at is None and (u.pk == d.grantor_id or u.role == R.CITY_LEADER),
+            "danger",
+        ),
     ]
 
     def get_queryset(self, request):
@@ -199,8 +264,18 @@ class DelegationAdmin(ObjectActionsMixin, ServiceAdminMixin, HistoryAdmin, Large
     def get_readonly_fields(self, request, obj=None):
         if obj is None:
             return []
-        return ["grantor", "grantee", "kind", "scope", "max_extension_days", "valid_from", "valid_until", "reason",
-                "revoked_at", "revoked_by"]
+        return [
+            "grantor",
+            "grantee",
+            "kind",
+            "scope",
+            "max_extension_days",
+            "valid_from",
+            "valid_until",
+            "reason",
+            "revoked_at",
+            "revoked_by",
+        ]
 
     def get_fields(self, request, obj=None):
         if obj is None:

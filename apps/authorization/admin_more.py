@@ -74,11 +74,17 @@ class _DefaultOpenFilter(admin.SimpleListFilter):
         return [("done", _("done")), ("all", _("all"))]
 
     def choices(self, changelist):
-        yield {"selected": self.value() is None, "display": _("open"),
-               "query_string": changelist.get_query_string(remove=[self.parameter_name])}
+        yield {
+            "selected": self.value() is None,
+            "display": _("open"),
+            "query_string": changelist.get_query_string(remove=[self.parameter_name]),
+        }
         for value, label in self.lookup_choices:
-            yield {"selected": self.value() == value, "display": label,
-                   "query_string": changelist.get_query_string({self.parameter_name: value})}
+            yield {
+                "selected": self.value() == value,
+                "display": label,
+                "query_string": changelist.get_query_string({self.parameter_name: value}),
+            }
 
     def queryset(self, request, queryset):
         if self.value() == "all":
@@ -94,9 +100,12 @@ class _DefaultOpenFilter(admin.SimpleListFilter):
 class InstructionForm(ServiceModelForm):
     change_reason = None  # the instruction's text is its own reason
     departments = forms.ModelMultipleChoiceField(
-        Department.objects.filter(is_active=True), required=False, label=_("receiving departments"),
+        Department.objects.filter(is_active=True),
+        required=False,
+        label=_("receiving departments"),
         widget=department_autocomplete(multiple=True),
-        help_text=_("Empty: the departments handling the appeal's work orders."))
+        help_text=_("Empty: the departments handling the appeal's work orders."),
+    )
 
     class Meta:
         model = Instruction
@@ -107,8 +116,9 @@ class InstructionForm(ServiceModelForm):
         super().__init__(*args, **kwargs)
         if "respond_by" in self.fields:
             self.fields["respond_by"].required = False
-            self.fields["respond_by"].help_text = _("Empty: 24 hours for escalated and P0 appeals, otherwise two "
-                                                    "working days.")
+            self.fields["respond_by"].help_text = _(
+                "Empty: 24 hours for escalated and P0 appeals, otherwise two working days."
+            )
 
     def _post_clean(self):
         self.instance.issued_by = self.actor  # set by the service; model validation needs one
@@ -116,8 +126,13 @@ class InstructionForm(ServiceModelForm):
 
     def run_service(self, *, actor, reason):
         d = self.cleaned_data
-        return instructions.instruction_issue(actor=actor, appeal=d["appeal"], text=d["text"],
-                                              respond_by=d.get("respond_by"), departments=list(d["departments"]))
+        return instructions.instruction_issue(
+            actor=actor,
+            appeal=d["appeal"],
+            text=d["text"],
+            respond_by=d.get("respond_by"),
+            departments=list(d["departments"]),
+        )
 
 
 class ReceiptInline(admin.TabularInline):
@@ -223,26 +238,54 @@ class ReceiptStateFilter(_DefaultOpenFilter):
 class InstructionReceiptAdmin(ScopedReadOnlyAdmin):
     """Departments: "instructions to act on", the most urgent first; acknowledge, then report."""
 
-    list_display = ["tracking_number", "short_text", "issued_by", "department", "respond_by", "acknowledged_at",
-                    "acted_at", "late"]
+    list_display = [
+        "tracking_number",
+        "short_text",
+        "issued_by",
+        "department",
+        "respond_by",
+        "acknowledged_at",
+        "acted_at",
+        "late",
+    ]
     list_filter = [ReceiptStateFilter]
     list_select_related = ["instruction__appeal", "instruction__issued_by", "department"]
     search_fields = ["=instruction__appeal__tracking_number"]
     search_help_text = _("Exact tracking number.")
     ordering = ["instruction__respond_by", "id"]
-    fields = ["instruction_summary", "department", "acknowledged_at", "acknowledged_by", "acted_at", "action_note",
-              "late"]
+    fields = [
+        "instruction_summary",
+        "department",
+        "acknowledged_at",
+        "acknowledged_by",
+        "acted_at",
+        "action_note",
+        "late",
+    ]
     readonly_fields = fields
     object_actions = [
-        ObjectAction("acknowledge", _("Acknowledge"), AcknowledgeForm, _acknowledge,
-                     lambda u, r: _receives(u, r) and r.acknowledged_at is None),
-        ObjectAction("record_action", _("Report what was done"), RecordActionForm, _record_action,
-                     lambda u, r: _receives(u, r) and r.acknowledged_at is not None and r.acted_at is None),
+        ObjectAction(
+            "acknowledge",
+            _("Acknowledge"),
+            AcknowledgeForm,
+            _acknowledge,
+            lambda u, r: _receives(u, r) and r.acknowledged_at is None,
+        ),
+        ObjectAction(
+            "record_action",
+            _("Report what was done"),
+            RecordActionForm,
+            _record_action,
+            lambda u, r: _receives(u, r) and r.acknowledged_at is not None and r.acted_at is None,
+        ),
     ]
 
     def get_queryset(self, request):
-        qs = super().get_queryset(request).select_related("instruction__appeal", "instruction__issued_by",
-                                                          "department", "acknowledged_by")
+        qs = (
+            super()
+            .get_queryset(request)
+            .select_related("instruction__appeal", "instruction__issued_by", "department", "acknowledged_by")
+        )
         return instructions.visible_receipts(request.user, qs)
 
     def has_add_permission(self, request):
@@ -272,14 +315,26 @@ class InstructionReceiptAdmin(ScopedReadOnlyAdmin):
     @admin.display(description=_("instruction"))
     def instruction_summary(self, obj):
         i = obj.instruction
-        return format_html("{} · {} {} ({})<br>{}<br>{} {}", i.appeal.tracking_number, _("issued by"), i.issued_by,
-                           _when(i.issued_at), i.text, _("act on it by"), _when(i.respond_by))
+        return format_html(
+            "{} · {} {} ({})<br>{}<br>{} {}",
+            i.appeal.tracking_number,
+            _("issued by"),
+            i.issued_by,
+            _when(i.issued_at),
+            i.text,
+            _("act on it by"),
+            _when(i.respond_by),
+        )
 
     def action_summary(self, request, obj):
         i = obj.instruction
-        return [(_("tracking number"), i.appeal.tracking_number), (_("instruction"), i.text),
-                (_("issued by"), f"{i.issued_by} ({_when(i.issued_at)})"), (_("act on it by"), _when(i.respond_by)),
-                (_("department"), obj.department)]
+        return [
+            (_("tracking number"), i.appeal.tracking_number),
+            (_("instruction"), i.text),
+            (_("issued by"), f"{i.issued_by} ({_when(i.issued_at)})"),
+            (_("act on it by"), _when(i.respond_by)),
+            (_("department"), obj.department),
+        ]
 
 
 # --- Rule adaptations --------------------------------------------------------------------------
@@ -288,8 +343,7 @@ class InstructionReceiptAdmin(ScopedReadOnlyAdmin):
 class RuleAdaptationForm(ServiceModelForm):
     class Meta:
         model = RuleAdaptation
-        fields = ["kind", "category", "area", "priority", "resolve_amount", "resolve_unit", "valid_from",
-                  "valid_until"]
+        fields = ["kind", "category", "area", "priority", "resolve_amount", "resolve_unit", "valid_from", "valid_until"]
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -309,9 +363,17 @@ class RuleAdaptationForm(ServiceModelForm):
     def run_service(self, *, actor, reason):
         d = self.cleaned_data
         return adaptations.rule_adaptation_issue(
-            actor=actor, kind=d["kind"], category=d["category"], area=d["area"], priority=d["priority"],
-            resolve_amount=d["resolve_amount"], resolve_unit=d["resolve_unit"], valid_from=d["valid_from"],
-            valid_until=d.get("valid_until"), reason=reason)
+            actor=actor,
+            kind=d["kind"],
+            category=d["category"],
+            area=d["area"],
+            priority=d["priority"],
+            resolve_amount=d["resolve_amount"],
+            resolve_unit=d["resolve_unit"],
+            valid_from=d["valid_from"],
+            valid_until=d.get("valid_until"),
+            reason=reason,
+        )
 
 
 class RevokeAdaptationForm(ActionForm):
@@ -334,8 +396,7 @@ def _adaptation_state(obj, now=None) -> str:
     return "live"
 
 
-_STATE_LABELS = {"live": _("in force"), "scheduled": _("scheduled"), "expired": _("expired"),
-                 "revoked": _("revoked")}
+_STATE_LABELS = {"live": _("in force"), "scheduled": _("scheduled"), "expired": _("expired"), "revoked": _("revoked")}
 
 
 class AdaptationStateFilter(admin.SimpleListFilter):
@@ -372,12 +433,27 @@ class RuleAdaptationAdmin(ServiceAdminMixin, ScopedReadOnlyAdmin):
     search_fields = ["category__full_name", "^category__code", "area__name"]
     autocomplete_fields = ["category", "area"]
     ordering = ["-valid_from", "-id"]
-    _display_fields = ["kind", "category", "area", "effect", "valid_from", "valid_until", "state", "issued_by",
-                       "reason", "revoked_at"]
+    _display_fields = [
+        "kind",
+        "category",
+        "area",
+        "effect",
+        "valid_from",
+        "valid_until",
+        "state",
+        "issued_by",
+        "reason",
+        "revoked_at",
+    ]
     object_actions = [
-        ObjectAction("revoke", _("Revoke"), RevokeAdaptationForm, _revoke,
-                     lambda u, a: u.role == R.CITY_LEADER and _adaptation_state(a) in {"live", "scheduled"},
-                     "danger"),
+        ObjectAction(
+            "revoke",
+            _("Revoke"),
+            RevokeAdaptationForm,
+            _revoke,
+            lambda u, a: u.role == R.CITY_LEADER and _adaptation_state(a) in {"live", "scheduled"},
+            "danger",
+        ),
     ]
 
     def get_queryset(self, request):
@@ -390,24 +466,34 @@ class RuleAdaptationAdmin(ServiceAdminMixin, ScopedReadOnlyAdmin):
         return [] if obj is None else self._display_fields
 
     def response_add(self, request, obj, post_url_continue=None):
-        self.message_user(request, _("Adaptation issued: it applies to new appeals from %(start)s until %(end)s.")
-                          % {"start": _when(obj.valid_from), "end": _when(obj.valid_until)})
+        self.message_user(
+            request,
+            _("Adaptation issued: it applies to new appeals from %(start)s until %(end)s.")
+            % {"start": _when(obj.valid_from), "end": _when(obj.valid_until)},
+        )
         return HttpResponseRedirect(reverse("admin:authorization_ruleadaptation_change", args=[obj.pk]))
 
     @admin.display(description=_("effect"))
     def effect(self, obj):
         if obj.kind == RuleAdaptation.Kind.RAISE_PRIORITY:
             return _("at least %(priority)s") % {"priority": obj.get_priority_display()}
-        return _("resolve within %(amount)s %(unit)s") % {"amount": obj.resolve_amount,
-                                                          "unit": obj.get_resolve_unit_display()}
+        return _("resolve within %(amount)s %(unit)s") % {
+            "amount": obj.resolve_amount,
+            "unit": obj.get_resolve_unit_display(),
+        }
 
     @admin.display(description=_("state"))
     def state(self, obj):
         return _STATE_LABELS[_adaptation_state(obj)]
 
     def action_summary(self, request, obj):
-        return [(_("adaptation"), obj), (_("effect"), self.effect(obj)), (_("valid from"), _when(obj.valid_from)),
-                (_("valid until"), _when(obj.valid_until)), (_("reason"), obj.reason)]
+        return [
+            (_("adaptation"), obj),
+            (_("effect"), self.effect(obj)),
+            (_("valid from"), _when(obj.valid_from)),
+            (_("valid until"), _when(obj.valid_until)),
+            (_("reason"), obj.reason),
+        ]
 
 
 # --- Consultations ---------------------------------------------------------------------------
@@ -416,8 +502,10 @@ class RuleAdaptationAdmin(ServiceAdminMixin, ScopedReadOnlyAdmin):
 class ConsultationForm(ServiceModelForm):
     change_reason = None  # the question is its own reason
     departments = forms.ModelMultipleChoiceField(
-        Department.objects.filter(is_active=True), label=_("invited departments"),
-        widget=department_autocomplete(multiple=True))
+        Department.objects.filter(is_active=True),
+        label=_("invited departments"),
+        widget=department_autocomplete(multiple=True),
+    )
 
     class Meta:
         model = Consultation
@@ -430,9 +518,14 @@ class ConsultationForm(ServiceModelForm):
 
     def run_service(self, *, actor, reason):
         d = self.cleaned_data
-        return consultations.consultation_open(actor=actor, topic=d["topic"], question=d["question"],
-                                               deadline=d["deadline"], departments=list(d["departments"]),
-                                               appeal=d.get("appeal"))
+        return consultations.consultation_open(
+            actor=actor,
+            topic=d["topic"],
+            question=d["question"],
+            deadline=d["deadline"],
+            departments=list(d["departments"]),
+            appeal=d.get("appeal"),
+        )
 
 
 class InviteInline(admin.TabularInline):
@@ -484,25 +577,50 @@ class ConsultationAdmin(ServiceAdminMixin, ScopedReadOnlyAdmin):
     below, missing and late ones flagged."""
 
     form = ConsultationForm
-    list_display = ["topic", "opened_by", "opened_at", "deadline", "answers", "status", "concluded_at",
-                    "duration_display"]
+    list_display = [
+        "topic",
+        "opened_by",
+        "opened_at",
+        "deadline",
+        "answers",
+        "status",
+        "concluded_at",
+        "duration_display",
+    ]
     list_filter = [ConsultationStateFilter]
     list_select_related = ["opened_by", "appeal"]
     search_fields = ["topic", "=appeal__tracking_number"]
     autocomplete_fields = ["appeal"]
     ordering = ["-opened_at", "-id"]
     inlines = [InviteInline]
-    _display_fields = ["topic", "appeal", "question", "opened_by", "opened_at", "deadline", "status", "decision",
-                       "concluded_at", "duration_display", "missing"]
+    _display_fields = [
+        "topic",
+        "appeal",
+        "question",
+        "opened_by",
+        "opened_at",
+        "deadline",
+        "status",
+        "decision",
+        "concluded_at",
+        "duration_display",
+        "missing",
+    ]
     object_actions = [
-        ObjectAction("conclude", _("Conclude with a decision"), ConcludeForm, _conclude,
-                     lambda u, c: u.pk == c.opened_by_id and c.status == Consultation.Status.OPEN),
+        ObjectAction(
+            "conclude",
+            _("Conclude with a decision"),
+            ConcludeForm,
+            _conclude,
+            lambda u, c: u.pk == c.opened_by_id and c.status == Consultation.Status.OPEN,
+        ),
     ]
 
     def get_queryset(self, request):
         qs = consultations.visible_consultations(request.user, super().get_queryset(request))
-        return qs.annotate(n_invites=Count("invites"),
-                           n_answered=Count("invites", filter=Q(invites__opinion_at__isnull=False)))
+        return qs.annotate(
+            n_invites=Count("invites"), n_answered=Count("invites", filter=Q(invites__opinion_at__isnull=False))
+        )
 
     def get_fields(self, request, obj=None):
         return ["appeal", "topic", "question", "deadline", "departments"] if obj is None else self._display_fields
@@ -535,8 +653,12 @@ class ConsultationAdmin(ServiceAdminMixin, ScopedReadOnlyAdmin):
         return "、".join(names) or "-"
 
     def action_summary(self, request, obj):
-        return [(_("topic"), obj.topic), (_("question"), obj.question), (_("opinions due by"), _when(obj.deadline)),
-                (_("no opinion from"), self.missing(obj))]
+        return [
+            (_("topic"), obj.topic),
+            (_("question"), obj.question),
+            (_("opinions due by"), _when(obj.deadline)),
+            (_("no opinion from"), self.missing(obj)),
+        ]
 
 
 class OpinionForm(ActionForm):
@@ -573,13 +695,31 @@ class ConsultationInviteAdmin(ScopedReadOnlyAdmin):
     list_select_related = ["consultation", "department"]
     search_fields = ["consultation__topic"]
     ordering = ["consultation__deadline", "id"]
-    fields = ["topic", "question", "deadline", "department", "opinion", "opinion_by", "opinion_at", "late",
-              "consultation_status", "decision"]
+    fields = [
+        "topic",
+        "question",
+        "deadline",
+        "department",
+        "opinion",
+        "opinion_by",
+        "opinion_at",
+        "late",
+        "consultation_status",
+        "decision",
+    ]
     readonly_fields = fields
     object_actions = [
-        ObjectAction("give_opinion", _("Give or revise the opinion"), OpinionForm, _give_opinion,
-                     lambda u, i: u.role in DEPARTMENT_ROLES and u.department_id == i.department_id
-                     and i.consultation.status == Consultation.Status.OPEN),
+        ObjectAction(
+            "give_opinion",
+            _("Give or revise the opinion"),
+            OpinionForm,
+            _give_opinion,
+            lambda u, i: (
+                u.role in DEPARTMENT_ROLES
+                and u.department_id == i.department_id
+                and i.consultation.status == Consultation.Status.OPEN
+            ),
+        ),
     ]
 
     def get_queryset(self, request):
@@ -615,5 +755,9 @@ class ConsultationInviteAdmin(ScopedReadOnlyAdmin):
 
     def action_summary(self, request, obj):
         c = obj.consultation
-        return [(_("topic"), c.topic), (_("question"), c.question), (_("opinions due by"), _when(c.deadline)),
-                (_("department"), obj.department)]
+        return [
+            (_("topic"), c.topic),
+            (_("question"), c.question),
+            (_("opinions due by"), _when(c.deadline)),
+            (_("department"), obj.department),
+        ]

@@ -43,22 +43,25 @@ def holdings(user: User, kind: str, at: dt.datetime | None = None) -> list[Autho
     held = []
     if user.role == User.Role.CITY_LEADER:
         held.append(Authority(kind, "/", MAX_EXTENSION_DAYS, None))
-    for d in Delegation.objects.filter(grantee=user, kind=kind, revoked_at__isnull=True, valid_from__lte=at,
-                                       valid_until__gt=at).select_related("scope"):
+    for d in Delegation.objects.filter(
+        grantee=user, kind=kind, revoked_at__isnull=True, valid_from__lte=at, valid_until__gt=at
+    ).select_related("scope"):
         held.append(Authority(kind, d.scope.path, d.max_extension_days, d.valid_until, d))
     return held
 
 
-def covering(user: User, *, kind: str, department: Department, extension_days: int | None = None,
-             at: dt.datetime | None = None) -> Authority | None:
+def covering(
+    user: User, *, kind: str, department: Department, extension_days: int | None = None, at: dt.datetime | None = None
+) -> Authority | None:
     for authority in holdings(user, kind, at):
         if authority.covers(department, extension_days):
             return authority
     return None
 
 
-def refusal(user: User, *, kind: str, department: Department, extension_days: int | None = None,
-            at: dt.datetime | None = None) -> str:
+def refusal(
+    user: User, *, kind: str, department: Department, extension_days: int | None = None, at: dt.datetime | None = None
+) -> str:
     """Why `user` may not decide: the clearest of out-of-scope, expired, above the limit."""
     at = at or timezone.now()
     label = Kind(kind).label
@@ -68,28 +71,46 @@ def refusal(user: User, *, kind: str, department: Department, extension_days: in
         return _("You hold no authority to decide %(kind)s requests.") % {"kind": label}
     if not in_scope:
         return _("%(dept)s is outside the scope of your authority for %(kind)s requests.") % {
-            "dept": department, "kind": label}
+            "dept": department,
+            "kind": label,
+        }
     live = [d for d in in_scope if d.revoked_at is None and d.valid_from <= at < d.valid_until]
     if not live:
         latest = max(in_scope, key=lambda d: d.valid_until)
         if latest.revoked_at is not None:
             return _("Your authority for %(kind)s requests was revoked on %(date)s.") % {
-                "kind": label, "date": timezone.localtime(latest.revoked_at).strftime("%Y-%m-%d")}
+                "kind": label,
+                "date": timezone.localtime(latest.revoked_at).strftime("%Y-%m-%d"),
+            }
         return _("Your authority for %(kind)s requests is valid from %(start)s until %(end)s, not now.") % {
-            "kind": label, "start": timezone.localtime(latest.valid_from).strftime("%Y-%m-%d %H:%M"),
-            "end": timezone.localtime(latest.valid_until).strftime("%Y-%m-%d %H:%M")}
+            "kind": label,
+            "start": timezone.localtime(latest.valid_from).strftime("%Y-%m-%d %H:%M"),
+            "end": timezone.localtime(latest.valid_until).strftime("%Y-%m-%d %H:%M"),
+        }
     limit = max((d.max_extension_days or 0) for d in live)
     return _("You may approve extensions of at most %(limit)d working days; this request asks for %(days)d.") % {
-        "limit": limit, "days": extension_days or 0}
+        "limit": limit,
+        "days": extension_days or 0,
+    }
 
 
-def leaders_covering(*, kind: str, department: Department, extension_days: int | None = None,
-                     at: dt.datetime | None = None, exclude: User | None = None) -> list[User]:
+def leaders_covering(
+    *,
+    kind: str,
+    department: Department,
+    extension_days: int | None = None,
+    at: dt.datetime | None = None,
+    exclude: User | None = None,
+) -> list[User]:
     """Leaders whose delegation covers the request; the city leaders when nobody's does.
     `exclude` (the requester) never decides their own request."""
     at = at or timezone.now()
     delegations = Delegation.objects.filter(
-        kind=kind, revoked_at__isnull=True, valid_from__lte=at, valid_until__gt=at, grantee__is_active=True,
+        kind=kind,
+        revoked_at__isnull=True,
+        valid_from__lte=at,
+        valid_until__gt=at,
+        grantee__is_active=True,
     ).select_related("scope", "grantee")
     leaders = {}
     for d in delegations:
@@ -106,8 +127,11 @@ def leaders_covering(*, kind: str, department: Department, extension_days: int |
 def superiors_of(user: User, kind: str) -> list[User]:
     """Who a stale request goes up to: the grantors of the user's delegations for the kind,
     or the city leaders when the user holds none (or is a city leader's delegate already)."""
-    grantors = {d.grantor_id: d.grantor for d in Delegation.objects.filter(grantee=user, kind=kind)
-                .select_related("grantor") if d.grantor.is_active}
+    grantors = {
+        d.grantor_id: d.grantor
+        for d in Delegation.objects.filter(grantee=user, kind=kind).select_related("grantor")
+        if d.grantor.is_active
+    }
     if user.role == User.Role.CITY_LEADER:
         return []
     if grantors:

@@ -52,8 +52,9 @@ def visible_consultations(user, qs: QuerySet[Consultation] | None = None) -> Que
     if user.role in READ_ALL_ROLES:
         return qs
     if user.role in DEPARTMENT_ROLES and user.department_id:
-        invited = Exists(ConsultationInvite.objects.filter(consultation=OuterRef("pk"),
-                                                           department_id=user.department_id))
+        invited = Exists(
+            ConsultationInvite.objects.filter(consultation=OuterRef("pk"), department_id=user.department_id)
+        )
         return qs.filter(invited | Q(opened_by=user))
     return qs.none()
 
@@ -83,8 +84,9 @@ def _ensure_opener(actor: User, consultation: Consultation) -> None:
     if actor.is_active and actor.pk == consultation.opened_by_id:
         return
     if visible_consultations(actor, Consultation.objects.filter(pk=consultation.pk)).exists():
-        raise NotPermitted(_("Only %(leader)s, who opened the consultation, concludes it.")
-                           % {"leader": consultation.opened_by})
+        raise NotPermitted(
+            _("Only %(leader)s, who opened the consultation, concludes it.") % {"leader": consultation.opened_by}
+        )
     raise NotFoundForActor(_("No such consultation."))
 
 
@@ -118,8 +120,9 @@ def consultation_open(
     if any(not d.is_active for d in departments):
         raise DomainError(_("Deactivated departments cannot be invited."))
 
-    consultation = Consultation(opened_by=actor, opened_at=now, appeal=appeal, topic=topic, question=question,
-                                deadline=deadline)
+    consultation = Consultation(
+        opened_by=actor, opened_at=now, appeal=appeal, topic=topic, question=question, deadline=deadline
+    )
     consultation.full_clean(exclude=["opened_by", "appeal"])
     set_history_context(consultation, actor=actor, reason=_("consultation opened"))
     consultation.save()
@@ -129,16 +132,23 @@ def consultation_open(
         set_history_context(invite, actor=actor, reason=_("department invited"))
         invite.save()
         invites.append(invite)
-    record(actor=actor, action="consultation.opened", target=consultation, changes={
-        "topic": topic, "appeal": appeal.tracking_number if appeal else None, "deadline": deadline,
-        "departments": [i.department.code for i in invites],
-    })
+    record(
+        actor=actor,
+        action="consultation.opened",
+        target=consultation,
+        changes={
+            "topic": topic,
+            "appeal": appeal.tracking_number if appeal else None,
+            "deadline": deadline,
+            "departments": [i.department.code for i in invites],
+        },
+    )
     for invite in invites:
         notifications.notify_group(
             group_name=department_group_name(invite.department),
             title=_("Consultation (会商): %(topic)s") % {"topic": topic},
-            body=_("%(question)s\nGive your department's opinion by %(deadline)s.") % {
-                "question": question, "deadline": _local(deadline)},
+            body=_("%(question)s\nGive your department's opinion by %(deadline)s.")
+            % {"question": question, "deadline": _local(deadline)},
             link=_invite_link(invite),
         )
     return consultation
@@ -160,9 +170,12 @@ def consultation_give_opinion(*, actor: User, invite: ConsultationInvite, opinio
     invite.opinion, invite.opinion_by, invite.opinion_at = opinion, actor, timezone.now()
     set_history_context(invite, actor=actor, reason=_("opinion revised") if revised else _("opinion given"))
     invite.save(update_fields=["opinion", "opinion_by", "opinion_at", "updated_at"])
-    record(actor=actor, action="consultation.opinion_revised" if revised else "consultation.opinion_given",
-           target=invite, changes={"department": invite.department.code, "late": invite.is_late,
-                                   "deadline": consultation.deadline})
+    record(
+        actor=actor,
+        action="consultation.opinion_revised" if revised else "consultation.opinion_given",
+        target=invite,
+        changes={"department": invite.department.code, "late": invite.is_late, "deadline": consultation.deadline},
+    )
     notifications.notify_users(
         user_ids=[consultation.opened_by_id],
         title=_("%(dept)s gave its opinion on “%(topic)s”") % {"dept": invite.department, "topic": consultation.topic},
@@ -180,8 +193,9 @@ def consultation_conclude(*, actor: User, consultation: Consultation, decision: 
     consultation = Consultation.objects.select_for_update().get(pk=consultation.pk)
     _ensure_opener(actor, consultation)
     if consultation.status != Status.OPEN:
-        raise InvalidTransition(_("This consultation was already concluded at %(time)s.")
-                                % {"time": _local(consultation.concluded_at)})
+        raise InvalidTransition(
+            _("This consultation was already concluded at %(time)s.") % {"time": _local(consultation.concluded_at)}
+        )
     now = timezone.now()
     consultation.status, consultation.decision, consultation.concluded_at = Status.CONCLUDED, decision, now
     set_history_context(consultation, actor=actor, reason=decision)
@@ -189,12 +203,18 @@ def consultation_conclude(*, actor: User, consultation: Consultation, decision: 
     invites = list(consultation.invites.select_related("department").order_by("department__path"))
     for invite in invites:
         invite.consultation = consultation
-    record(actor=actor, action="consultation.concluded", target=consultation, reason=decision, changes={
-        "status": [Status.OPEN, Status.CONCLUDED],
-        "duration_seconds": int(consultation.duration.total_seconds()),
-        "missing": [i.department.code for i in invites if i.opinion_at is None],
-        "late": [i.department.code for i in invites if i.opinion_at is not None and i.is_late],
-    })
+    record(
+        actor=actor,
+        action="consultation.concluded",
+        target=consultation,
+        reason=decision,
+        changes={
+            "status": [Status.OPEN, Status.CONCLUDED],
+            "duration_seconds": int(consultation.duration.total_seconds()),
+            "missing": [i.department.code for i in invites if i.opinion_at is None],
+            "late": [i.department.code for i in invites if i.opinion_at is not None and i.is_late],
+        },
+    )
     for invite in invites:
         notifications.notify_group(
             group_name=department_group_name(invite.department),
@@ -212,8 +232,11 @@ _INVITE_RELATED = ["consultation__opened_by", "consultation__appeal", "departmen
 
 def invite_list_open_for_department(*, department: Department) -> QuerySet[ConsultationInvite]:
     """A department's invitations to consultations still open, nearest deadline first."""
-    return (ConsultationInvite.objects.filter(department=department, consultation__status=Status.OPEN)
-            .select_related(*_INVITE_RELATED).order_by("consultation__deadline", "id"))
+    return (
+        ConsultationInvite.objects.filter(department=department, consultation__status=Status.OPEN)
+        .select_related(*_INVITE_RELATED)
+        .order_by("consultation__deadline", "id")
+    )
 
 
 def invite_list_missing(*, consultation: Consultation) -> QuerySet[ConsultationInvite]:

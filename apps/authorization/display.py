@@ -14,8 +14,20 @@ def approvals_html(requests):
         return timezone.localtime(value).strftime("%Y-%m-%d %H:%M") if value else ""
 
     return format_html_join(
-        "", "<div>{} · {} · {} {} ({}) · {}{}</div>",
-        ((r.get_kind_display(), r.get_status_display(), _("asked by"), r.requested_by, when(r.requested_at), r.reason,
-          format_html(" → {} {} ({}): {}", _("decided by"), r.decided_by, when(r.decided_at), r.comment)
-          if r.decided_by_id else "") for r in rows),
+        "",
+        "<div>{} · {} · {} {} ({}) · {}{}</div>",
+        (
+            (
+                r.get_kind_display(),
+                r.get_status_display(),
+                _("asked by"),
+                r.requested_by,
+                when(r.requested_at),
+                r.reason,
+                format_html(" → {} {} ({}): {}", _("decided by"), r.decided_by, when(r.decided_at), r.comment)
+                if r.decided_by_id
+                else "",
+            )
+            for r in rows
+        ),
     )

@@ -20,8 +20,9 @@ class DelegationForm(ServiceModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         if "grantee" in self.fields:
-            self.fields["grantee"].queryset = User.objects.filter(role__in=["dept_leader", "city_leader"],
-                                                                  is_active=True)
+            self.fields["grantee"].queryset = User.objects.filter(
+                role__in=["dept_leader", "city_leader"], is_active=True
+            )
 
     def _post_clean(self):
         self.instance.grantor = self.actor  # the service sets it; model validation needs one
@@ -30,13 +31,23 @@ class DelegationForm(ServiceModelForm):
     def run_service(self, *, actor, reason):
         d = self.cleaned_data
         return services.delegation_grant(
-            actor=actor, grantee=d["grantee"], kind=d["kind"], scope=d["scope"], valid_from=d["valid_from"],
-            valid_until=d["valid_until"], max_extension_days=d["max_extension_days"], reason=d["reason"])
+            actor=actor,
+            grantee=d["grantee"],
+            kind=d["kind"],
+            scope=d["scope"],
+            valid_from=d["valid_from"],
+            valid_until=d["valid_until"],
+            max_extension_days=d["max_extension_days"],
+            reason=d["reason"],
+        )
 
 
 class DecisionForm(ActionForm):
-    comment = forms.CharField(label=_("comment"), widget=forms.Textarea(attrs={"rows": 3}),
-                              help_text=_("Every decision needs a comment; it is kept with the decision."))
+    comment = forms.CharField(
+        label=_("comment"),
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("Every decision needs a comment; it is kept with the decision."),
+    )
 
 
 class WithdrawForm(ActionForm):
@@ -61,7 +72,7 @@ class ReasonRequestForm(ActionForm):
 
 
 class ReassignRequestForm(ActionForm):
-    target_department = forms.ModelChoiceField(Department.objects.filter(is_active=True), label=_("reassign to"),
-                                               widget=department_autocomplete())
+    target_department = forms.ModelChoiceField(
+        Department.objects.filter(is_active=True), label=_("reassign to"), widget=department_autocomplete()
+    )
     reason = forms.CharField(label=_("reason"), widget=forms.Textarea(attrs={"rows": 3}))
-

@@ -67,8 +67,9 @@ def visible_instructions(user, qs: QuerySet[Instruction] | None = None) -> Query
     if user.role in READ_ALL_ROLES:
         return qs
     if user.role in DEPARTMENT_ROLES and user.department_id:
-        received = Exists(InstructionReceipt.objects.filter(instruction=OuterRef("pk"),
-                                                            department_id=user.department_id))
+        received = Exists(
+            InstructionReceipt.objects.filter(instruction=OuterRef("pk"), department_id=user.department_id)
+        )
         return qs.filter(received | Q(issued_by=user))
     return qs.none()
 
@@ -137,8 +138,9 @@ def instruction_issue(
         if own_units is not None:
             departments = [d for d in departments if d.path.startswith(own_units)]
         if not departments:
-            raise DomainError(_("The appeal has no work orders yet: choose the departments that receive the "
-                                "instruction."))
+            raise DomainError(
+                _("The appeal has no work orders yet: choose the departments that receive the instruction.")
+            )
     if own_units is not None and any(not d.path.startswith(own_units) for d in departments):
         raise NotPermitted(_("A department leader instructs only their own department and its units."))
     if any(not d.is_active for d in departments):
@@ -157,25 +159,34 @@ def instruction_issue(
         set_history_context(receipt, actor=actor, reason=_("instruction issued"))
         receipt.save()
         receipts.append(receipt)
-    record(actor=actor, action="instruction.issued", target=instruction, changes={
-        "appeal": appeal.tracking_number, "departments": [r.department.code for r in receipts],
-        "respond_by": respond_by, "text": text,
-    })
+    record(
+        actor=actor,
+        action="instruction.issued",
+        target=instruction,
+        changes={
+            "appeal": appeal.tracking_number,
+            "departments": [r.department.code for r in receipts],
+            "respond_by": respond_by,
+            "text": text,
+        },
+    )
     for receipt in receipts:
         notifications.notify_group(
             group_name=department_group_name(receipt.department),
             title=_("Instruction (批示) on appeal %(number)s") % {"number": appeal.tracking_number},
-            body=_("%(text)s\nAcknowledge it and report what was done by %(due)s.") % {
-                "text": text, "due": _local(respond_by)},
+            body=_("%(text)s\nAcknowledge it and report what was done by %(due)s.")
+            % {"text": text, "due": _local(respond_by)},
             link=_receipt_link(receipt),
         )
     return instruction
 
 
 def _lock(receipt: InstructionReceipt) -> InstructionReceipt:
-    return (InstructionReceipt.objects.select_for_update(of=("self",))
-            .select_related("instruction__appeal", "instruction__issued_by", "department")
-            .get(pk=receipt.pk))
+    return (
+        InstructionReceipt.objects.select_for_update(of=("self",))
+        .select_related("instruction__appeal", "instruction__issued_by", "department")
+        .get(pk=receipt.pk)
+    )
 
 
 @transaction.atomic
@@ -184,14 +195,20 @@ def instruction_acknowledge(*, actor: User, receipt: InstructionReceipt) -> Inst
     receipt = _lock(receipt)
     _ensure_receiver(actor, receipt)
     if receipt.acknowledged_at is not None:
-        raise InvalidTransition(_("%(user)s already acknowledged this instruction at %(time)s.") % {
-            "user": receipt.acknowledged_by, "time": _local(receipt.acknowledged_at)})
+        raise InvalidTransition(
+            _("%(user)s already acknowledged this instruction at %(time)s.")
+            % {"user": receipt.acknowledged_by, "time": _local(receipt.acknowledged_at)}
+        )
     now = timezone.now()
     receipt.acknowledged_at, receipt.acknowledged_by = now, actor
     set_history_context(receipt, actor=actor, reason=_("instruction acknowledged"))
     receipt.save(update_fields=["acknowledged_at", "acknowledged_by", "updated_at"])
-    record(actor=actor, action="instruction.acknowledged", target=receipt, changes={
-        "department": receipt.department.code, "late": now > receipt.instruction.respond_by})
+    record(
+        actor=actor,
+        action="instruction.acknowledged",
+        target=receipt,
+        changes={"department": receipt.department.code, "late": now > receipt.instruction.respond_by},
+    )
     return receipt
 
 
@@ -205,20 +222,26 @@ def instruction_record_action(*, actor: User, receipt: InstructionReceipt, note:
     if receipt.acknowledged_at is None:
         raise InvalidTransition(_("Acknowledge the instruction before reporting on it."))
     if receipt.acted_at is not None:
-        raise InvalidTransition(_("What was done was already reported at %(time)s.") % {
-            "time": _local(receipt.acted_at)})
+        raise InvalidTransition(
+            _("What was done was already reported at %(time)s.") % {"time": _local(receipt.acted_at)}
+        )
     now = timezone.now()
     receipt.action_note, receipt.acted_at = note, now
     set_history_context(receipt, actor=actor, reason=note)
     receipt.save(update_fields=["action_note", "acted_at", "updated_at"])
     late = now > receipt.instruction.respond_by
-    record(actor=actor, action="instruction.acted_on", target=receipt, reason=note,
-           changes={"department": receipt.department.code, "late": late})
+    record(
+        actor=actor,
+        action="instruction.acted_on",
+        target=receipt,
+        reason=note,
+        changes={"department": receipt.department.code, "late": late},
+    )
     instruction = receipt.instruction
     notifications.notify_users(
         user_ids=[instruction.issued_by_id],
-        title=_("%(dept)s reported on your instruction on %(number)s") % {
-            "dept": receipt.department, "number": instruction.appeal.tracking_number},
+        title=_("%(dept)s reported on your instruction on %(number)s")
+        % {"dept": receipt.department, "number": instruction.appeal.tracking_number},
         body=note,
         link=_receipt_link(receipt),
     )
@@ -233,8 +256,11 @@ _RECEIPT_RELATED = ["instruction__appeal", "instruction__issued_by", "department
 def receipt_list_open_for_department(*, department: Department) -> QuerySet[InstructionReceipt]:
     """A department's instructions still to act on, the most urgent first. One query
     (index receipt_dept_open_idx), whatever the number of rows."""
-    return (InstructionReceipt.objects.filter(department=department, acted_at__isnull=True)
-            .select_related(*_RECEIPT_RELATED).order_by("instruction__respond_by", "id"))
+    return (
+        InstructionReceipt.objects.filter(department=department, acted_at__isnull=True)
+        .select_related(*_RECEIPT_RELATED)
+        .order_by("instruction__respond_by", "id")
+    )
 
 
 def receipt_list_for_user(*, user) -> QuerySet[InstructionReceipt]:

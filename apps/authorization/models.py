@@ -40,20 +40,26 @@ class Delegation(TimeStampedModel):
     """
 
     grantor = models.ForeignKey(USER, verbose_name=_("granted by"), on_delete=models.PROTECT, related_name="+")
-    grantee = models.ForeignKey(USER, verbose_name=_("granted to"), on_delete=models.PROTECT,
-                                related_name="delegations")
+    grantee = models.ForeignKey(
+        USER, verbose_name=_("granted to"), on_delete=models.PROTECT, related_name="delegations"
+    )
     kind = models.CharField(_("kind of request"), max_length=16, choices=Kind.choices)
-    scope = models.ForeignKey(Department, verbose_name=_("for departments under"), on_delete=models.PROTECT,
-                              related_name="delegations")
+    scope = models.ForeignKey(
+        Department, verbose_name=_("for departments under"), on_delete=models.PROTECT, related_name="delegations"
+    )
     max_extension_days = models.PositiveSmallIntegerField(
-        _("longest extension (working days)"), null=True, blank=True,
-        help_text=_("Extensions only: the longest extension this leader may approve."))
+        _("longest extension (working days)"),
+        null=True,
+        blank=True,
+        help_text=_("Extensions only: the longest extension this leader may approve."),
+    )
     valid_from = models.DateTimeField(_("valid from"), default=timezone.now)
     valid_until = models.DateTimeField(_("valid until"))
     reason = models.TextField(_("reason"))
     revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
-    revoked_by = models.ForeignKey(USER, verbose_name=_("revoked by"), on_delete=models.PROTECT, null=True,
-                                   blank=True, related_name="+")
+    revoked_by = models.ForeignKey(
+        USER, verbose_name=_("revoked by"), on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
 
     objects = AuditedQuerySet.as_manager()
     history = audited_history()
@@ -64,17 +70,20 @@ class Delegation(TimeStampedModel):
         ordering = ["-valid_from"]
         indexes = [
             # Routing a request: live delegations of a kind (then scope prefix in Python).
-            models.Index(fields=["kind", "valid_until"], name="deleg_kind_valid_idx",
-                         condition=models.Q(revoked_at__isnull=True)),
+            models.Index(
+                fields=["kind", "valid_until"], name="deleg_kind_valid_idx", condition=models.Q(revoked_at__isnull=True)
+            ),
             # "What do I hold?": a leader's live delegations.
             models.Index(fields=["grantee", "kind"], name="deleg_grantee_kind_idx"),
         ]
         constraints = [
             models.CheckConstraint(condition=models.Q(kind__in=KINDS), name="authorization_delegation_kind_valid"),
-            models.CheckConstraint(condition=models.Q(valid_until__gt=models.F("valid_from")),
-                                   name="authorization_delegation_period_valid"),
-            models.CheckConstraint(condition=~models.Q(grantor=models.F("grantee")),
-                                   name="authorization_delegation_not_to_self"),
+            models.CheckConstraint(
+                condition=models.Q(valid_until__gt=models.F("valid_from")), name="authorization_delegation_period_valid"
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(grantor=models.F("grantee")), name="authorization_delegation_not_to_self"
+            ),
         ]
 
     def __str__(self):
@@ -95,28 +104,41 @@ class ApprovalRequest(TimeStampedModel):
         WITHDRAWN = "withdrawn", _("withdrawn")
 
     kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
-    appeal = models.ForeignKey(Appeal, verbose_name=_("appeal"), on_delete=models.PROTECT,
-                               related_name="approval_requests")
-    task = models.ForeignKey(Task, verbose_name=_("work order"), on_delete=models.PROTECT, null=True, blank=True,
-                             related_name="approval_requests")
-    department = models.ForeignKey(Department, verbose_name=_("department concerned"), on_delete=models.PROTECT,
-                                   related_name="+", help_text=_("Decides which leaders' delegations cover it."))
+    appeal = models.ForeignKey(
+        Appeal, verbose_name=_("appeal"), on_delete=models.PROTECT, related_name="approval_requests"
+    )
+    task = models.ForeignKey(
+        Task,
+        verbose_name=_("work order"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="approval_requests",
+    )
+    department = models.ForeignKey(
+        Department,
+        verbose_name=_("department concerned"),
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text=_("Decides which leaders' delegations cover it."),
+    )
     requested_by = models.ForeignKey(USER, verbose_name=_("requested by"), on_delete=models.PROTECT, related_name="+")
     requested_at = models.DateTimeField(_("requested at"), default=timezone.now)
     reason = models.TextField(_("reason"))
     extension_days = models.PositiveSmallIntegerField(_("extension (working days)"), null=True, blank=True)
-    target_department = models.ForeignKey(Department, verbose_name=_("reassign to"), on_delete=models.PROTECT,
-                                          null=True, blank=True, related_name="+")
+    target_department = models.ForeignKey(
+        Department, verbose_name=_("reassign to"), on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
     status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.PENDING)
-    decided_by = models.ForeignKey(USER, verbose_name=_("decided by"), on_delete=models.PROTECT, null=True,
-                                   blank=True, related_name="+")
+    decided_by = models.ForeignKey(
+        USER, verbose_name=_("decided by"), on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
     decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
     comment = models.TextField(_("decision comment"), blank=True)
     # Stale-request sweep: remind the leaders, then hand the request up a level.
     route_level = models.PositiveSmallIntegerField(_("times handed up"), default=0)
     reminded_at = models.DateTimeField(_("leaders reminded at"), null=True, blank=True)
-    next_escalation_at = models.DateTimeField(_("next reminder or hand-up at"), null=True, blank=True,
-                                              editable=False)
+    next_escalation_at = models.DateTimeField(_("next reminder or hand-up at"), null=True, blank=True, editable=False)
     version = models.PositiveIntegerField(_("version"), default=1, editable=False)
 
     objects = AuditedQuerySet.as_manager()
@@ -129,8 +151,9 @@ class ApprovalRequest(TimeStampedModel):
         permissions = [("decide_approvalrequest", _("Can decide an approval request routed to them"))]
         indexes = [
             # The stale-request sweep: pending requests whose reminder or hand-up is due.
-            models.Index(fields=["next_escalation_at"], name="approval_sweep_idx",
-                         condition=models.Q(status="pending")),
+            models.Index(
+                fields=["next_escalation_at"], name="approval_sweep_idx", condition=models.Q(status="pending")
+            ),
             # Leader figures: decisions by a leader over time.
             models.Index(fields=["decided_by", "decided_at"], name="approval_decider_idx"),
             # An appeal's requests, for its page and history.
@@ -138,10 +161,15 @@ class ApprovalRequest(TimeStampedModel):
         ]
         constraints = [
             models.CheckConstraint(condition=models.Q(kind__in=KINDS), name="authorization_request_kind_valid"),
-            models.CheckConstraint(condition=models.Q(status__in=["pending", "approved", "rejected", "withdrawn"]),
-                                   name="authorization_request_status_valid"),
-            models.UniqueConstraint(fields=["task", "kind"], condition=models.Q(status="pending"),
-                                    name="authorization_one_pending_request_per_task_and_kind"),
+            models.CheckConstraint(
+                condition=models.Q(status__in=["pending", "approved", "rejected", "withdrawn"]),
+                name="authorization_request_status_valid",
+            ),
+            models.UniqueConstraint(
+                fields=["task", "kind"],
+                condition=models.Q(status="pending"),
+                name="authorization_one_pending_request_per_task_and_kind",
+            ),
         ]
 
     def __str__(self):
@@ -188,13 +216,16 @@ class Instruction(TimeStampedModel):
 class InstructionReceipt(TimeStampedModel):
     """One receiving department's acknowledgement of an instruction, and what it did."""
 
-    instruction = models.ForeignKey(Instruction, verbose_name=_("instruction"), on_delete=models.PROTECT,
-                                    related_name="receipts")
-    department = models.ForeignKey(Department, verbose_name=_("department"), on_delete=models.PROTECT,
-                                   related_name="instruction_receipts")
+    instruction = models.ForeignKey(
+        Instruction, verbose_name=_("instruction"), on_delete=models.PROTECT, related_name="receipts"
+    )
+    department = models.ForeignKey(
+        Department, verbose_name=_("department"), on_delete=models.PROTECT, related_name="instruction_receipts"
+    )
     acknowledged_at = models.DateTimeField(_("acknowledged at"), null=True, blank=True)
-    acknowledged_by = models.ForeignKey(USER, verbose_name=_("acknowledged by"), on_delete=models.PROTECT,
-                                        null=True, blank=True, related_name="+")
+    acknowledged_by = models.ForeignKey(
+        USER, verbose_name=_("acknowledged by"), on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
     action_note = models.TextField(_("action taken"), blank=True)
     acted_at = models.DateTimeField(_("acted at"), null=True, blank=True)
 
@@ -227,8 +258,15 @@ class RuleAdaptation(TimeStampedModel):
 
     kind = models.CharField(_("adaptation"), max_length=16, choices=Kind.choices)
     category = models.ForeignKey(Category, verbose_name=_("category"), on_delete=models.PROTECT, related_name="+")
-    area = models.ForeignKey(Area, verbose_name=_("area"), on_delete=models.PROTECT, null=True, blank=True,
-                             related_name="+", help_text=_("Empty: the whole city."))
+    area = models.ForeignKey(
+        Area,
+        verbose_name=_("area"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text=_("Empty: the whole city."),
+    )
     priority = models.CharField(_("at least priority"), max_length=2, choices=Appeal.Priority.choices, blank=True)
     resolve_amount = models.PositiveIntegerField(_("resolve within"), null=True, blank=True)
     resolve_unit = models.CharField(_("unit"), max_length=16, choices=LimitUnit.choices, blank=True)
@@ -247,14 +285,20 @@ class RuleAdaptation(TimeStampedModel):
         ordering = ["-valid_from"]
         indexes = [
             # Intake and dispatch: adaptations live now.
-            models.Index(fields=["valid_until", "valid_from"], name="adaptation_live_idx",
-                         condition=models.Q(revoked_at__isnull=True)),
+            models.Index(
+                fields=["valid_until", "valid_from"],
+                name="adaptation_live_idx",
+                condition=models.Q(revoked_at__isnull=True),
+            ),
         ]
         constraints = [
-            models.CheckConstraint(condition=models.Q(kind__in=["raise_priority", "shorten_limit"]),
-                                   name="authorization_adaptation_kind_valid"),
-            models.CheckConstraint(condition=models.Q(valid_until__gt=models.F("valid_from")),
-                                   name="authorization_adaptation_period_valid"),
+            models.CheckConstraint(
+                condition=models.Q(kind__in=["raise_priority", "shorten_limit"]),
+                name="authorization_adaptation_kind_valid",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(valid_until__gt=models.F("valid_from")), name="authorization_adaptation_period_valid"
+            ),
         ]
 
     def __str__(self):
@@ -270,8 +314,9 @@ class Consultation(TimeStampedModel):
 
     opened_by = models.ForeignKey(USER, verbose_name=_("opened by"), on_delete=models.PROTECT, related_name="+")
     opened_at = models.DateTimeField(_("opened at"), default=timezone.now)
-    appeal = models.ForeignKey(Appeal, verbose_name=_("appeal"), on_delete=models.PROTECT, null=True, blank=True,
-                               related_name="consultations")
+    appeal = models.ForeignKey(
+        Appeal, verbose_name=_("appeal"), on_delete=models.PROTECT, null=True, blank=True, related_name="consultations"
+    )
     topic = models.CharField(_("topic"), max_length=200)
     question = models.TextField(_("question"))
     deadline = models.DateTimeField(_("opinions due by"))
@@ -286,8 +331,9 @@ class Consultation(TimeStampedModel):
         verbose_name_plural = _("consultations (会商)")
         ordering = ["-opened_at"]
         constraints = [
-            models.CheckConstraint(condition=models.Q(status__in=["open", "concluded"]),
-                                   name="authorization_consultation_status_valid"),
+            models.CheckConstraint(
+                condition=models.Q(status__in=["open", "concluded"]), name="authorization_consultation_status_valid"
+            ),
         ]
 
     def __str__(self):
@@ -299,14 +345,19 @@ class Consultation(TimeStampedModel):
 
 
 class ConsultationInvite(TimeStampedModel):
-    consultation = models.ForeignKey(Consultation, verbose_name=pgettext_lazy("meeting", "consultation"),
-                                     on_delete=models.PROTECT,
-                                     related_name="invites")
-    department = models.ForeignKey(Department, verbose_name=_("department"), on_delete=models.PROTECT,
-                                   related_name="consultation_invites")
+    consultation = models.ForeignKey(
+        Consultation,
+        verbose_name=pgettext_lazy("meeting", "consultation"),
+        on_delete=models.PROTECT,
+        related_name="invites",
+    )
+    department = models.ForeignKey(
+        Department, verbose_name=_("department"), on_delete=models.PROTECT, related_name="consultation_invites"
+    )
     opinion = models.TextField(_("opinion"), blank=True)
-    opinion_by = models.ForeignKey(USER, verbose_name=_("opinion by"), on_delete=models.PROTECT, null=True,
-                                   blank=True, related_name="+")
+    opinion_by = models.ForeignKey(
+        USER, verbose_name=_("opinion by"), on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
     opinion_at = models.DateTimeField(_("opinion given at"), null=True, blank=True)
 
     history = audited_history()
@@ -316,8 +367,7 @@ class ConsultationInvite(TimeStampedModel):
         verbose_name_plural = _("consultation invitations")
         ordering = ["consultation", "department"]
         constraints = [
-            models.UniqueConstraint(fields=["consultation", "department"],
-                                    name="authorization_one_invite_per_dept"),
+            models.UniqueConstraint(fields=["consultation", "department"], name="authorization_one_invite_per_dept"),
         ]
 
     def __str__(self):

@@ -14,8 +14,11 @@ from apps.tasks import permissions as task_permissions
 
 
 def routed_to(user: User) -> Exists:
-    return Exists(ApprovalRequestUserObjectPermission.objects.filter(
-        content_object=OuterRef("pk"), user=user, permission__codename="decide_approvalrequest"))
+    return Exists(
+        ApprovalRequestUserObjectPermission.objects.filter(
+            content_object=OuterRef("pk"), user=user, permission__codename="decide_approvalrequest"
+        )
+    )
 
 
 def approval_list_for(user: User, qs: QuerySet[ApprovalRequest] | None = None) -> QuerySet[ApprovalRequest]:
@@ -37,8 +40,11 @@ def approval_queue(user: User, qs: QuerySet[ApprovalRequest] | None = None) -> Q
     """Pending requests routed to `user`, most urgent first: the work order's resolve limit,
     then how long it has waited."""
     qs = ApprovalRequest.objects.all() if qs is None else qs
-    return (qs.filter(status=ApprovalRequest.Status.PENDING).filter(routed_to(user))
-            .order_by(F("task__resolve_due_at").asc(nulls_last=True), "requested_at", "id"))
+    return (
+        qs.filter(status=ApprovalRequest.Status.PENDING)
+        .filter(routed_to(user))
+        .order_by(F("task__resolve_due_at").asc(nulls_last=True), "requested_at", "id")
+    )
 
 
 def leader_figures(user: User, *, days: int = 90) -> dict:

@@ -72,25 +72,51 @@ def delegation_grant(
         max_extension_days = None
     held = [a for a in authority.holdings(actor, kind, valid_from) if scope.path.startswith(a.scope_path)]
     if not held:
-        raise NotPermitted(_("You can delegate only what you hold: you hold no %(kind)s authority over %(dept)s.")
-                           % {"kind": Kind(kind).label, "dept": scope})
+        raise NotPermitted(
+            _("You can delegate only what you hold: you hold no %(kind)s authority over %(dept)s.")
+            % {"kind": Kind(kind).label, "dept": scope}
+        )
     best = max(held, key=lambda a: (a.max_extension_days or 0, a.valid_until or timezone.now() + dt.timedelta(9999)))
     if kind == Kind.EXTENSION and max_extension_days > (best.max_extension_days or 0):
-        raise DomainError(_("You may approve extensions of at most %(limit)d working days, so you cannot delegate "
-                            "more.") % {"limit": best.max_extension_days or 0})
+        raise DomainError(
+            _("You may approve extensions of at most %(limit)d working days, so you cannot delegate more.")
+            % {"limit": best.max_extension_days or 0}
+        )
     if best.valid_until is not None and valid_until > best.valid_until:
-        raise DomainError(_("Your own authority ends %(end)s; a delegation cannot outlast it.")
-                          % {"end": timezone.localtime(best.valid_until).strftime("%Y-%m-%d %H:%M")})
-    delegation = Delegation(grantor=actor, grantee=grantee, kind=kind, scope=scope, valid_from=valid_from,
-                            valid_until=valid_until, max_extension_days=max_extension_days, reason=reason)
+        raise DomainError(
+            _("Your own authority ends %(end)s; a delegation cannot outlast it.")
+            % {"end": timezone.localtime(best.valid_until).strftime("%Y-%m-%d %H:%M")}
+        )
+    delegation = Delegation(
+        grantor=actor,
+        grantee=grantee,
+        kind=kind,
+        scope=scope,
+        valid_from=valid_from,
+        valid_until=valid_until,
+        max_extension_days=max_extension_days,
+        reason=reason,
+    )
     delegation.full_clean()
     set_history_context(delegation, actor=actor, reason=reason)
     delegation.save()
-    record(actor=actor, action="delegation.granted", target=delegation, reason=reason, changes={
-        "grantee": grantee.username, "kind": kind, "scope": scope.code, "max_extension_days": max_extension_days,
-        "valid_from": valid_from, "valid_until": valid_until})
-    notifications.notify_users(user_ids=[grantee.pk], title=_("Authority delegated to you: %(kind)s")
-                               % {"kind": Kind(kind).label}, body=reason)
+    record(
+        actor=actor,
+        action="delegation.granted",
+        target=delegation,
+        reason=reason,
+        changes={
+            "grantee": grantee.username,
+            "kind": kind,
+            "scope": scope.code,
+            "max_extension_days": max_extension_days,
+            "valid_from": valid_from,
+            "valid_until": valid_until,
+        },
+    )
+    notifications.notify_users(
+        user_ids=[grantee.pk], title=_("Authority delegated to you: %(kind)s") % {"kind": Kind(kind).label}, body=reason
+    )
     return delegation
 
 
@@ -123,8 +149,9 @@ def _can_raise(actor: User, kind: str, task: Task | None, appeal: Appeal) -> Non
     raise NotPermitted(_("You cannot raise this kind of request."))
 
 
-def _validate_request(kind: str, task: Task | None, appeal: Appeal, extension_days: int | None,
-                      target_department: Department | None) -> None:
+def _validate_request(
+    kind: str, task: Task | None, appeal: Appeal, extension_days: int | None, target_department: Department | None
+) -> None:
     open_task = {Task.Status.PENDING_SIGN, Task.Status.IN_PROGRESS, Task.Status.RETURN_REQUESTED}
     if kind in {Kind.EXTENSION, Kind.CLOSURE, Kind.RETURN} and task is None:
         raise DomainError(_("This request is raised from a work order."))
@@ -134,10 +161,14 @@ def _validate_request(kind: str, task: Task | None, appeal: Appeal, extension_da
         if not extension_days or extension_days < 1:
             raise DomainError(_("Ask for at least one working day."))
         if extension_days > authority.MAX_EXTENSION_DAYS:
-            raise DomainError(_("An extension is at most %(max)d working days.") % {"max": authority.MAX_EXTENSION_DAYS})
+            raise DomainError(
+                _("An extension is at most %(max)d working days.") % {"max": authority.MAX_EXTENSION_DAYS}
+            )
         if timezone.now() >= task.resolve_due_at:
-            raise DomainError(_("Extensions must be requested before the resolve limit (%(due)s).")
-                              % {"due": timezone.localtime(task.resolve_due_at).strftime("%Y-%m-%d %H:%M")})
+            raise DomainError(
+                _("Extensions must be requested before the resolve limit (%(due)s).")
+                % {"due": timezone.localtime(task.resolve_due_at).strftime("%Y-%m-%d %H:%M")}
+            )
     if kind == Kind.CLOSURE and task.status not in {Task.Status.IN_PROGRESS, Task.Status.REPLIED}:
         raise DomainError(_("Only work orders in progress or replied can be closed."))
     if kind == Kind.RETURN:
@@ -148,8 +179,9 @@ def _validate_request(kind: str, task: Task | None, appeal: Appeal, extension_da
     if kind == Kind.ESCALATION and appeal.is_escalated:
         raise DomainError(_("Appeal %(number)s is already escalated.") % {"number": appeal.tracking_number})
     if kind == Kind.EXCLUSION and appeal.is_excluded_from_appraisal:
-        raise DomainError(_("Appeal %(number)s is already excluded from appraisal.")
-                          % {"number": appeal.tracking_number})
+        raise DomainError(
+            _("Appeal %(number)s is already excluded from appraisal.") % {"number": appeal.tracking_number}
+        )
 
 
 def _route(request: ApprovalRequest, leaders: list[User], *, actor: User) -> None:
@@ -158,13 +190,20 @@ def _route(request: ApprovalRequest, leaders: list[User], *, actor: User) -> Non
             assign_perm(DECIDE, leader, request)
     notifications.notify_users(
         user_ids=[u.pk for u in leaders if u.pk != request.requested_by_id],
-        title=_("Approval needed: %(kind)s for %(number)s") % {"kind": request.get_kind_display(),
-                                                               "number": request.appeal.tracking_number},
-        body=request.reason, link=f"/admin/authorization/approvalrequest/{request.pk}/change/",
+        title=_("Approval needed: %(kind)s for %(number)s")
+        % {"kind": request.get_kind_display(), "number": request.appeal.tracking_number},
+        body=request.reason,
+        link=f"/admin/authorization/approvalrequest/{request.pk}/change/",
     )
-    record(actor=actor, action="approval.routed", target=request,
-           changes={"leaders": sorted(u.username for u in leaders if u.pk != request.requested_by_id),
-                    "level": request.route_level})
+    record(
+        actor=actor,
+        action="approval.routed",
+        target=request,
+        changes={
+            "leaders": sorted(u.username for u in leaders if u.pk != request.requested_by_id),
+            "level": request.route_level,
+        },
+    )
 
 
 @transaction.atomic
@@ -190,23 +229,41 @@ def approval_request(
     _can_raise(actor, kind, task, appeal)
     _validate_request(kind, task, appeal, extension_days, target_department)
     if task is not None and ApprovalRequest.objects.filter(task=task, kind=kind, status="pending").exists():
-        raise DomainError(_("A %(kind)s request for this work order is already waiting for a decision.")
-                          % {"kind": Kind(kind).label})
+        raise DomainError(
+            _("A %(kind)s request for this work order is already waiting for a decision.") % {"kind": Kind(kind).label}
+        )
     department = task.department if task is not None else _appeal_department(appeal)
     now = timezone.now()
     request = ApprovalRequest(
-        kind=kind, appeal=appeal, task=task, department=department, requested_by=actor, requested_at=now,
-        reason=reason, extension_days=extension_days if kind == Kind.EXTENSION else None,
-        target_department=target_department if kind == Kind.RETURN else None, next_escalation_at=_remind_after(now),
+        kind=kind,
+        appeal=appeal,
+        task=task,
+        department=department,
+        requested_by=actor,
+        requested_at=now,
+        reason=reason,
+        extension_days=extension_days if kind == Kind.EXTENSION else None,
+        target_department=target_department if kind == Kind.RETURN else None,
+        next_escalation_at=_remind_after(now),
     )
     set_history_context(request, actor=actor, reason=reason)
     request.save()
-    record(actor=actor, action="approval.requested", target=request, reason=reason, changes={
-        "kind": kind, "appeal": appeal.tracking_number, "task": task.pk if task else None,
-        "extension_days": request.extension_days,
-        "target_department": target_department.code if request.target_department_id else None})
-    leaders = authority.leaders_covering(kind=kind, department=department, extension_days=extension_days, at=now,
-                                         exclude=actor)
+    record(
+        actor=actor,
+        action="approval.requested",
+        target=request,
+        reason=reason,
+        changes={
+            "kind": kind,
+            "appeal": appeal.tracking_number,
+            "task": task.pk if task else None,
+            "extension_days": request.extension_days,
+            "target_department": target_department.code if request.target_department_id else None,
+        },
+    )
+    leaders = authority.leaders_covering(
+        kind=kind, department=department, extension_days=extension_days, at=now, exclude=actor
+    )
     if not leaders:
         raise DomainError(_("No leader holds the authority to decide this request."))
     _route(request, leaders, actor=actor)
@@ -215,8 +272,12 @@ def approval_request(
 
 def _appeal_department(appeal: Appeal) -> Department:
     """An appeal-level request concerns the lead department, or the centre before dispatch."""
-    lead = appeal.tasks.filter(role=Task.Role.LEAD).exclude(status=Task.Status.RETURNED).select_related(
-        "department").first()
+    lead = (
+        appeal.tasks.filter(role=Task.Role.LEAD)
+        .exclude(status=Task.Status.RETURNED)
+        .select_related("department")
+        .first()
+    )
     if lead is not None:
         return lead.department
     centre = Department.objects.filter(kind=Department.Kind.SERVICE_CENTRE, is_active=True).first()
@@ -229,13 +290,21 @@ def _appeal_department(appeal: Appeal) -> Department:
 
 
 def _lock(request: ApprovalRequest, expected_version: int | None) -> ApprovalRequest:
-    locked = (ApprovalRequest.objects.select_for_update(of=("self",))
-              .select_related("appeal", "task", "department", "decided_by").get(pk=request.pk))
+    locked = (
+        ApprovalRequest.objects.select_for_update(of=("self",))
+        .select_related("appeal", "task", "department", "decided_by")
+        .get(pk=request.pk)
+    )
     if locked.status != ApprovalRequest.Status.PENDING:
         who = locked.decided_by or locked.requested_by
-        raise StaleObject(_("This request was already %(status)s by %(who)s at %(when)s.") % {
-            "status": locked.get_status_display(), "who": who,
-            "when": timezone.localtime(locked.decided_at or locked.updated_at).strftime("%Y-%m-%d %H:%M")})
+        raise StaleObject(
+            _("This request was already %(status)s by %(who)s at %(when)s.")
+            % {
+                "status": locked.get_status_display(),
+                "who": who,
+                "when": timezone.localtime(locked.decided_at or locked.updated_at).strftime("%Y-%m-%d %H:%M"),
+            }
+        )
     if expected_version is not None and locked.version != expected_version:
         raise StaleObject(_("The request changed after you opened it. Reload and try again."))
     return locked
@@ -249,12 +318,14 @@ def can_see(user: User, request: ApprovalRequest) -> bool:
     if user.role in task_permissions.DEPARTMENT_ROLES and request.department_id == user.department_id:
         return True
     return ApprovalRequestUserObjectPermission.objects.filter(
-        content_object=request, user=user, permission__codename="decide_approvalrequest").exists()
+        content_object=request, user=user, permission__codename="decide_approvalrequest"
+    ).exists()
 
 
 @transaction.atomic
-def approval_decide(*, actor: User, request: ApprovalRequest, approve: bool, comment: str,
-                    expected_version: int | None = None) -> ApprovalRequest:
+def approval_decide(
+    *, actor: User, request: ApprovalRequest, approve: bool, comment: str, expected_version: int | None = None
+) -> ApprovalRequest:
     """Approve (and apply the effect) or reject. Needs a comment and an authority covering
     the request now; nobody decides their own request; a second decider is told who won."""
     comment = require_text(comment, _("A decision needs a comment."))
@@ -263,11 +334,15 @@ def approval_decide(*, actor: User, request: ApprovalRequest, approve: bool, com
     request = _lock(request, expected_version)
     if request.requested_by_id == actor.pk:
         raise NotPermitted(_("Nobody decides their own request."))
-    held = authority.covering(actor, kind=request.kind, department=request.department,
-                              extension_days=request.extension_days)
+    held = authority.covering(
+        actor, kind=request.kind, department=request.department, extension_days=request.extension_days
+    )
     if held is None:
-        raise NotPermitted(authority.refusal(actor, kind=request.kind, department=request.department,
-                                             extension_days=request.extension_days))
+        raise NotPermitted(
+            authority.refusal(
+                actor, kind=request.kind, department=request.department, extension_days=request.extension_days
+            )
+        )
     now = timezone.now()
     request.status = ApprovalRequest.Status.APPROVED if approve else ApprovalRequest.Status.REJECTED
     request.decided_by, request.decided_at, request.comment = actor, now, comment
@@ -275,17 +350,29 @@ def approval_decide(*, actor: User, request: ApprovalRequest, approve: bool, com
     request.version += 1
     set_history_context(request, actor=actor, reason=comment)
     request.save()
-    record(actor=actor, action="approval.approved" if approve else "approval.rejected", target=request,
-           reason=comment, changes={"kind": request.kind, "appeal": request.appeal.tracking_number,
-                                    "by_delegation": held.delegation.pk if held.delegation else None})
+    record(
+        actor=actor,
+        action="approval.approved" if approve else "approval.rejected",
+        target=request,
+        reason=comment,
+        changes={
+            "kind": request.kind,
+            "appeal": request.appeal.tracking_number,
+            "by_delegation": held.delegation.pk if held.delegation else None,
+        },
+    )
     if approve:
         _apply(request, actor=actor, comment=comment)
     notifications.notify_users(
         user_ids=[request.requested_by_id],
-        title=_("Your %(kind)s request for %(number)s was %(status)s") % {
-            "kind": request.get_kind_display(), "number": request.appeal.tracking_number,
-            "status": request.get_status_display()},
-        body=comment, link=f"/admin/authorization/approvalrequest/{request.pk}/change/",
+        title=_("Your %(kind)s request for %(number)s was %(status)s")
+        % {
+            "kind": request.get_kind_display(),
+            "number": request.appeal.tracking_number,
+            "status": request.get_status_display(),
+        },
+        body=comment,
+        link=f"/admin/authorization/approvalrequest/{request.pk}/change/",
     )
     return request
 
@@ -306,8 +393,9 @@ def _apply(request: ApprovalRequest, *, actor: User, comment: str) -> None:
         task_services.tasks_escalate(actor=actor, appeal=request.appeal, reason=reason)
 
 
-def approval_decide_many(*, actor: User, requests: list[ApprovalRequest], approve: bool,
-                         comment: str) -> tuple[int, list[str]]:
+def approval_decide_many(
+    *, actor: User, requests: list[ApprovalRequest], approve: bool, comment: str
+) -> tuple[int, list[str]]:
     """One comment for several requests of the same kind; each decided on its own, so one
     refusal does not undo the others. Returns (decided, refusals)."""
     comment = require_text(comment, _("A decision needs a comment."))
@@ -348,23 +436,35 @@ def approval_sweep(*, actor: User, now: dt.datetime | None = None) -> dict:
     moves next_escalation_at forward."""
     now = now or timezone.now()
     reminded = handed_up = 0
-    ids = list(ApprovalRequest.objects.filter(status="pending", next_escalation_at__lte=now)
-               .order_by("next_escalation_at").values_list("pk", flat=True)[:500])
+    ids = list(
+        ApprovalRequest.objects.filter(status="pending", next_escalation_at__lte=now)
+        .order_by("next_escalation_at")
+        .values_list("pk", flat=True)[:500]
+    )
     for pk in ids:
         with transaction.atomic():
-            request = (ApprovalRequest.objects.select_for_update(skip_locked=True, of=("self",))
-                       .select_related("appeal").filter(pk=pk, status="pending", next_escalation_at__lte=now).first())
+            request = (
+                ApprovalRequest.objects.select_for_update(skip_locked=True, of=("self",))
+                .select_related("appeal")
+                .filter(pk=pk, status="pending", next_escalation_at__lte=now)
+                .first()
+            )
             if request is None:
                 continue
-            routed = list(User.objects.filter(
-                approvalrequestuserobjectpermission__content_object=request,
-                approvalrequestuserobjectpermission__permission__codename="decide_approvalrequest").distinct())
+            routed = list(
+                User.objects.filter(
+                    approvalrequestuserobjectpermission__content_object=request,
+                    approvalrequestuserobjectpermission__permission__codename="decide_approvalrequest",
+                ).distinct()
+            )
             if request.reminded_at is None:
                 notifications.notify_users(
                     user_ids=[u.pk for u in routed],
-                    title=_("Reminder: %(kind)s request for %(number)s is waiting for you") % {
-                        "kind": request.get_kind_display(), "number": request.appeal.tracking_number},
-                    body=request.reason, link=f"/admin/authorization/approvalrequest/{request.pk}/change/")
+                    title=_("Reminder: %(kind)s request for %(number)s is waiting for you")
+                    % {"kind": request.get_kind_display(), "number": request.appeal.tracking_number},
+                    body=request.reason,
+                    link=f"/admin/authorization/approvalrequest/{request.pk}/change/",
+                )
                 request.reminded_at = now
                 request.next_escalation_at = _remind_after(now)
                 reason, action = _("reminder: pending too long"), "approval.reminded"
@@ -384,6 +484,10 @@ def approval_sweep(*, actor: User, now: dt.datetime | None = None) -> dict:
             request.version += 1
             set_history_context(request, actor=actor, reason=reason)
             request.save()
-            record(actor=actor, action=action, target=request,
-                   changes={"level": request.route_level, "leaders": sorted(u.username for u in routed)})
+            record(
+                actor=actor,
+                action=action,
+                target=request,
+                changes={"level": request.route_level, "leaders": sorted(u.username for u in routed)},
+            )
     return {"reminded": reminded, "handed_up": handed_up}

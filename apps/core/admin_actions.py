@@ -77,8 +77,11 @@ class ObjectActionsMixin:
         obj = self.get_object_or_404(request, object_id)  # 404, not the admin's redirect
         opts = self.model._meta
         buttons = [
-            {"label": a.label, "style": a.style,
-             "url": reverse(f"admin:{opts.app_label}_{opts.model_name}_{a.name}", args=[obj.pk])}
+            {
+                "label": a.label,
+                "style": a.style,
+                "url": reverse(f"admin:{opts.app_label}_{opts.model_name}_{a.name}", args=[obj.pk]),
+            }
             for a in self.get_object_actions(request, obj)
         ]
         extra_context = {**(extra_context or {}), "object_action_buttons": buttons}

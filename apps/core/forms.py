@@ -16,8 +16,12 @@ class CalendarYearForm(ServiceModelForm):
     def run_service(self, *, actor, reason):
         data = self.cleaned_data
         return services.calendar_year_save(
-            actor=actor, year=data["year"], is_published=data["is_published"], note=data["note"],
-            reason=reason, instance=self.instance if self.instance.pk else None,
+            actor=actor,
+            year=data["year"],
+            is_published=data["is_published"],
+            note=data["note"],
+            reason=reason,
+            instance=self.instance if self.instance.pk else None,
         )
 
 
@@ -29,6 +33,10 @@ class CalendarDayForm(ServiceModelForm):
     def run_service(self, *, actor, reason):
         data = self.cleaned_data
         return services.calendar_day_save(
-            actor=actor, day=data["date"], kind=data["kind"], name=data["name"], reason=reason,
+            actor=actor,
+            day=data["date"],
+            kind=data["kind"],
+            name=data["name"],
+            reason=reason,
             instance=self.instance if self.instance.pk else None,
         )

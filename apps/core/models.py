@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-import datetime
-
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -19,14 +17,10 @@ class AuditedQuerySet(models.QuerySet):
     """
 
     def update(self, **kwargs):
-        raise AuditBypassError(
-            f"QuerySet.update() on {self.model.__name__} would bypass history; use a service."
-        )
+        raise AuditBypassError(f"QuerySet.update() on {self.model.__name__} would bypass history; use a service.")
 
     def delete(self):
-        raise AuditBypassError(
-            f"QuerySet.delete() on {self.model.__name__} would bypass history; use a service."
-        )
+        raise AuditBypassError(f"QuerySet.delete() on {self.model.__name__} would bypass history; use a service.")
 
     update.queryset_only = True
     delete.queryset_only = True
@@ -111,7 +105,3 @@ class CalendarDay(TimeStampedModel):
         # A make-up working day is always a weekend day; a weekday is a working day anyway.
         if self.kind == self.Kind.WORKDAY and self.date and self.date.weekday() < 5:
             raise ValidationError({"kind": _("A make-up working day must fall on a Saturday or Sunday.")})
-
-    @property
-    def weekday(self) -> int:
-        return self.date.weekday() if isinstance(self.date, datetime.date) else -1

@@ -14,8 +14,16 @@ from apps.core.validation import require_text
 
 
 @transaction.atomic
-def calendar_year_save(*, actor, year: int, is_published: bool, note: str = "", source: str = CalendarYear.Source.MANUAL,
-                       reason: str, instance: CalendarYear | None = None) -> CalendarYear:
+def calendar_year_save(
+    *,
+    actor,
+    year: int,
+    is_published: bool,
+    note: str = "",
+    source: str = CalendarYear.Source.MANUAL,
+    reason: str,
+    instance: CalendarYear | None = None,
+) -> CalendarYear:
     reason = require_text(reason)
     obj = instance or CalendarYear.objects.filter(year=year).first() or CalendarYear(year=year)
     before = {"is_published": obj.is_published, "note": obj.note} if obj.pk else {}
@@ -24,14 +32,20 @@ def calendar_year_save(*, actor, year: int, is_published: bool, note: str = "", 
     set_history_context(obj, actor=actor, reason=reason)
     obj.save()
     transaction.on_commit(working_calendar.invalidate_cache)
-    record(actor=actor, action="calendar.year_saved", target=obj, reason=reason,
-           changes={"before": before, "after": {"is_published": is_published, "note": note}})
+    record(
+        actor=actor,
+        action="calendar.year_saved",
+        target=obj,
+        reason=reason,
+        changes={"before": before, "after": {"is_published": is_published, "note": note}},
+    )
     return obj
 
 
 @transaction.atomic
-def calendar_day_save(*, actor, day: dt.date, kind: str, name: str, reason: str,
-                      instance: CalendarDay | None = None) -> CalendarDay:
+def calendar_day_save(
+    *, actor, day: dt.date, kind: str, name: str, reason: str, instance: CalendarDay | None = None
+) -> CalendarDay:
     """Enter or correct a holiday or make-up working day."""
     reason = require_text(reason)
     obj = instance or CalendarDay.objects.filter(date=day).first() or CalendarDay(date=day)
@@ -41,8 +55,13 @@ def calendar_day_save(*, actor, day: dt.date, kind: str, name: str, reason: str,
     set_history_context(obj, actor=actor, reason=reason)
     obj.save()
     transaction.on_commit(working_calendar.invalidate_cache)
-    record(actor=actor, action="calendar.day_saved", target=obj, reason=reason,
-           changes={"before": before, "after": {"date": day, "kind": kind, "name": name}})
+    record(
+        actor=actor,
+        action="calendar.day_saved",
+        target=obj,
+        reason=reason,
+        changes={"before": before, "after": {"date": day, "kind": kind, "name": name}},
+    )
     return obj
 
 
@@ -50,8 +69,13 @@ def calendar_day_save(*, actor, day: dt.date, kind: str, name: str, reason: str,
 def calendar_day_delete(*, actor, instance: CalendarDay, reason: str) -> None:
     reason = require_text(reason)
     set_history_context(instance, actor=actor, reason=reason)
-    record(actor=actor, action="calendar.day_deleted", target=instance, reason=reason,
-           changes={"date": instance.date, "kind": instance.kind, "name": instance.name})
+    record(
+        actor=actor,
+        action="calendar.day_deleted",
+        target=instance,
+        reason=reason,
+        changes={"date": instance.date, "kind": instance.kind, "name": instance.name},
+    )
     instance.delete()
     transaction.on_commit(working_calendar.invalidate_cache)
 
@@ -75,8 +99,15 @@ def calendar_import_library(*, actor, years: list[int] | None = None, reason: st
                     _import_day(actor, day, CalendarDay.Kind.WORKDAY, name, reason)
             existing = CalendarYear.objects.filter(year=year).first()
             if existing is None or not existing.is_published:
-                calendar_year_save(actor=actor, year=year, is_published=True, source=CalendarYear.Source.LIBRARY,
-                                   note="chinese-calendar", reason=reason, instance=existing)
+                calendar_year_save(
+                    actor=actor,
+                    year=year,
+                    is_published=True,
+                    source=CalendarYear.Source.LIBRARY,
+                    note="chinese-calendar",
+                    reason=reason,
+                    instance=existing,
+                )
     return wanted
 
 

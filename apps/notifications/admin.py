@@ -34,6 +34,7 @@ class NotificationAdmin(admin.ModelAdmin):
     def mark_read(self, request, queryset):
         count = services.notification_mark_read(actor=request.user, notifications=list(queryset))
         self.message_user(
-            request, ngettext("%d notification marked read.", "%d notifications marked read.", count) % count,
+            request,
+            ngettext("%d notification marked read.", "%d notifications marked read.", count) % count,
             messages.SUCCESS,
         )

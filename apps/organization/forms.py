@@ -22,7 +22,12 @@ class AreaForm(ServiceModelForm):
         data = self.cleaned_data
         if self.instance.pk:
             return services.area_update(
-                actor=actor, area=self.instance, name=data["name"], kind=data["kind"], parent=data["parent"], reason=reason
+                actor=actor,
+                area=self.instance,
+                name=data["name"],
+                kind=data["kind"],
+                parent=data["parent"],
+                reason=reason,
             )
         return services.area_create(
             actor=actor, code=data["code"], name=data["name"], kind=data["kind"], parent=data["parent"], reason=reason
@@ -113,7 +118,9 @@ class StaffChangeForm(ServiceModelForm):
         user = services.staff_update(
             actor=actor, user=self.instance, name=data["name"], email=data["email"], phone=data["phone"], reason=reason
         )
-        user = services.staff_assign(actor=actor, user=user, department=data["department"], role=data["role"], reason=reason)
+        user = services.staff_assign(
+            actor=actor, user=user, department=data["department"], role=data["role"], reason=reason
+        )
         if data["is_active"] != user.is_active:
             user = services.staff_set_active(actor=actor, user=user, is_active=data["is_active"], reason=reason)
         return user
@@ -128,5 +135,8 @@ class StaffPasswordForm(AdminPasswordChangeForm):
         request = getattr(HistoricalRecords.context, "request", None)
         actor = getattr(request, "user", None)
         return services.staff_set_password(
-            actor=actor, user=self.user, password=self.cleaned_data["password1"], reason=self.cleaned_data["change_reason"]
+            actor=actor,
+            user=self.user,
+            password=self.cleaned_data["password1"],
+            reason=self.cleaned_data["change_reason"],
         )

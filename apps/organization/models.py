@@ -86,9 +86,7 @@ class Department(TimeStampedModel):
         blank=True,
         related_name="children",
     )
-    area = models.ForeignKey(
-        Area, verbose_name=_("area served"), on_delete=models.PROTECT, related_name="departments"
-    )
+    area = models.ForeignKey(Area, verbose_name=_("area served"), on_delete=models.PROTECT, related_name="departments")
     group = models.OneToOneField(
         Group, verbose_name=_("auth group"), on_delete=models.PROTECT, related_name="department", editable=False
     )

@@ -50,8 +50,10 @@ def _check_parent(node, parent) -> None:
     if parent is None or node.pk is None:
         return
     if parent.pk == node.pk or parent.path.startswith(node.path):
-        raise DomainError(_("“%(parent)s” is inside “%(node)s”: a unit cannot be placed under itself.")
-                          % {"parent": parent, "node": node})
+        raise DomainError(
+            _("“%(parent)s” is inside “%(node)s”: a unit cannot be placed under itself.")
+            % {"parent": parent, "node": node}
+        )
 
 
 def _refresh_paths(node, *, actor, reason: str) -> None:
@@ -64,7 +66,7 @@ def _refresh_paths(node, *, actor, reason: str) -> None:
         # stays complete (QuerySet.update is refused on audited models).
         model = type(node)
         for child in model.objects.filter(path__startswith=old_path).exclude(pk=node.pk).order_by("depth"):
-            child.path = node.path + child.path[len(old_path):]
+            child.path = node.path + child.path[len(old_path) :]
             child.depth = child.path.count("/") - 2
             set_history_context(child, actor=actor, reason=reason)
             child.save(update_fields=["path", "depth", "updated_at"])
@@ -82,7 +84,9 @@ def area_create(*, actor, code: str, name: str, kind: str, parent: Area | None, 
     area.path = f"{parent.path if parent else '/'}{code}/"
     area.depth = parent.depth + 1 if parent else 0
     _save(area, actor=actor, reason=reason)
-    record(actor=actor, action="area.created", target=area, reason=reason, changes=_diff({}, _snapshot(area, _AREA_FIELDS)))
+    record(
+        actor=actor, action="area.created", target=area, reason=reason, changes=_diff({}, _snapshot(area, _AREA_FIELDS))
+    )
     return area
 
 
@@ -95,7 +99,13 @@ def area_update(*, actor, area: Area, name: str, kind: str, parent: Area | None,
     area.name, area.kind, area.parent = name, kind, parent
     _refresh_paths(area, actor=actor, reason=reason)
     _save(area, actor=actor, reason=reason)
-    record(actor=actor, action="area.updated", target=area, reason=reason, changes=_diff(before, _snapshot(area, _AREA_FIELDS)))
+    record(
+        actor=actor,
+        action="area.updated",
+        target=area,
+        reason=reason,
+        changes=_diff(before, _snapshot(area, _AREA_FIELDS)),
+    )
     return area
 
 
@@ -244,8 +254,7 @@ def staff_create(
         raise DomainError(_("The user name %(username)s is taken.") % {"username": username})
     # Every staff member works in the admin, so is_staff is always on; access is decided
     # by role groups and object-level rules, and switched off by deactivation.
-    user = User(username=username, name=name, department=department, role=role, email=email, phone=phone,
-                is_staff=True)
+    user = User(username=username, name=name, department=department, role=role, email=email, phone=phone, is_staff=True)
     if password:
         try:
             validate_password(password, user)
@@ -256,7 +265,13 @@ def staff_create(
         user.set_unusable_password()
     _save(user, actor=actor, reason=reason)
     _sync_groups(user)
-    record(actor=actor, action="staff.created", target=user, reason=reason, changes=_diff({}, _snapshot(user, _STAFF_FIELDS)))
+    record(
+        actor=actor,
+        action="staff.created",
+        target=user,
+        reason=reason,
+        changes=_diff({}, _snapshot(user, _STAFF_FIELDS)),
+    )
     return user
 
 
@@ -267,7 +282,13 @@ def staff_update(*, actor, user: User, name: str, email: str = "", phone: str = 
     before = _snapshot(user, _STAFF_FIELDS)
     user.name, user.email, user.phone = name, email, phone
     _save(user, actor=actor, reason=reason)
-    record(actor=actor, action="staff.updated", target=user, reason=reason, changes=_diff(before, _snapshot(user, _STAFF_FIELDS)))
+    record(
+        actor=actor,
+        action="staff.updated",
+        target=user,
+        reason=reason,
+        changes=_diff(before, _snapshot(user, _STAFF_FIELDS)),
+    )
     return user
 
 
@@ -367,8 +388,9 @@ def system_actor() -> User:
     name it). It has no password, no role and cannot log in."""
     user = User.objects.filter(username=SYSTEM_USERNAME).first()
     if user is None:
-        user = User(username=SYSTEM_USERNAME, name=_("System (background jobs)"), is_active=False,
-                    is_service_account=True)
+        user = User(
+            username=SYSTEM_USERNAME, name=_("System (background jobs)"), is_active=False, is_service_account=True
+        )
         user.set_unusable_password()
         user._change_reason = "system account created"
         user.save()

@@ -63,11 +63,17 @@ class OpenFilter(admin.SimpleListFilter):
         return [("closed", _("closed")), ("all", _("all"))]
 
     def choices(self, changelist):
-        yield {"selected": self.value() is None, "query_string": changelist.get_query_string(remove=[self.parameter_name]),
-               "display": _("open")}
+        yield {
+            "selected": self.value() is None,
+            "query_string": changelist.get_query_string(remove=[self.parameter_name]),
+            "display": _("open"),
+        }
         for value, label in self.lookup_choices:
-            yield {"selected": self.value() == value,
-                   "query_string": changelist.get_query_string({self.parameter_name: value}), "display": label}
+            yield {
+                "selected": self.value() == value,
+                "query_string": changelist.get_query_string({self.parameter_name: value}),
+                "display": label,
+            }
 
     def queryset(self, request, queryset):
         if self.value() == "all" or request.GET.get("status__exact"):
@@ -123,28 +129,47 @@ def _request_return(user, task, data):
 
 
 def _contact(user, task, data):
-    services.task_record_contact(actor=user, task=task, contacted_at=data["contacted_at"], method=data["method"],
-                                 note=data["note"], expected_version=data["version"])
+    services.task_record_contact(
+        actor=user,
+        task=task,
+        contacted_at=data["contacted_at"],
+        method=data["method"],
+        note=data["note"],
+        expected_version=data["version"],
+    )
     return _("Contact recorded.")
 
 
 def _reply(user, task, data):
-    services.task_reply(actor=user, task=task, result=data["result"], reply_text=data["reply_text"],
-                        policy_basis=data["policy_basis"], expected_version=data["version"])
+    services.task_reply(
+        actor=user,
+        task=task,
+        result=data["result"],
+        reply_text=data["reply_text"],
+        policy_basis=data["policy_basis"],
+        expected_version=data["version"],
+    )
     return _("Reply sent to the centre for review.")
 
 
 def _review(user, task, data):
     accept = data["decision"] == "accept"
-    services.task_review(actor=user, task=task, accept=accept, comment=data["comment"],
-                         expected_version=data["version"])
+    services.task_review(
+        actor=user, task=task, accept=accept, comment=data["comment"], expected_version=data["version"]
+    )
     return _("Reply accepted.") if accept else _("Reply sent back to the department.")
 
 
 def _decide_return(user, task, data):
     approve = data["decision"] == "approve"
-    result = services.task_decide_return(actor=user, task=task, approve=approve, comment=data["comment"],
-                                         reassign_to=data["reassign_to"], expected_version=data["version"])
+    result = services.task_decide_return(
+        actor=user,
+        task=task,
+        approve=approve,
+        comment=data["comment"],
+        reassign_to=data["reassign_to"],
+        expected_version=data["version"],
+    )
     if approve:
         return _("Return approved; reassigned to %(dept)s.") % {"dept": result.department}
     return _("Return refused; the department keeps the work order.")
@@ -155,17 +180,26 @@ def _reveal(user, task, data):
 
     contact = appeal_reveal_contact(actor=user, appeal=task.appeal, reason=data["reason"])
     return _("Citizen: %(name)s, phone %(phone)s (this view is logged).") % {
-        "name": contact["name"] or "-", "phone": contact["phone"] or "-"}
+        "name": contact["name"] or "-",
+        "phone": contact["phone"] or "-",
+    }
 
 
 def _request(kind):
     def perform(user, task, data):
         from apps.authorization.services import approval_request
 
-        request = approval_request(actor=user, kind=kind, task=task, reason=data["reason"],
-                                   extension_days=data.get("days"), target_department=data.get("target_department"))
+        request = approval_request(
+            actor=user,
+            kind=kind,
+            task=task,
+            reason=data["reason"],
+            extension_days=data.get("days"),
+            target_department=data.get("target_department"),
+        )
         return _("Request sent to %(n)d leader(s) for a decision.") % {
-            "n": request.approvalrequestuserobjectpermission_set.count()}
+            "n": request.approvalrequestuserobjectpermission_set.count()
+        }
 
     return perform
 
@@ -182,8 +216,16 @@ class TaskAdmin(ObjectActionsMixin, HistoryAdmin, LargeTableAdmin):
     return requests and replies to review (status filter). Read-only fields; every change
     goes through a button and its service."""
 
-    list_display = ["light_badge", "tracking_number", "category_name", "department", "role", "status",
-                    "next_due_at", "priority"]
+    list_display = [
+        "light_badge",
+        "tracking_number",
+        "category_name",
+        "department",
+        "role",
+        "status",
+        "next_due_at",
+        "priority",
+    ]
     list_display_links = ["tracking_number"]
     list_filter = [OpenFilter, "status", LightFilter, "role", ScopeFilter]
     list_select_related = ["appeal", "appeal__category", "department"]
@@ -192,36 +234,101 @@ class TaskAdmin(ObjectActionsMixin, HistoryAdmin, LargeTableAdmin):
     ordering = ["next_due_at", "id"]
     actions = ["sign_selected"]
     change_form_template = "admin/tasks/task/change_form.html"
-    fields = ["appeal_summary", "citizen", "department", "role", "status", "dispatched_at", "dispatch_note",
-              "sign_due_at", "contact_due_at", "resolve_due_at", "signed_at", "signed_by", "contacted_at",
-              "contact_method", "contact_note", "replied_at", "result", "reply_text", "policy_basis",
-              "reviewed_at", "review_comment", "sent_back_count", "return_reason", "return_requested_at",
-              "return_decision_comment", "extended_days", "sign_overdue_at", "contact_overdue_at",
-              "resolve_overdue_at", "approvals"]
+    fields = [
+        "appeal_summary",
+        "citizen",
+        "department",
+        "role",
+        "status",
+        "dispatched_at",
+        "dispatch_note",
+        "sign_due_at",
+        "contact_due_at",
+        "resolve_due_at",
+        "signed_at",
+        "signed_by",
+        "contacted_at",
+        "contact_method",
+        "contact_note",
+        "replied_at",
+        "result",
+        "reply_text",
+        "policy_basis",
+        "reviewed_at",
+        "review_comment",
+        "sent_back_count",
+        "return_reason",
+        "return_requested_at",
+        "return_decision_comment",
+        "extended_days",
+        "sign_overdue_at",
+        "contact_overdue_at",
+        "resolve_overdue_at",
+        "approvals",
+    ]
     readonly_fields = fields
     object_actions = [
         ObjectAction("sign", _("Sign for"), SignForm, _sign, lambda u, t: _mine(u, t) and t.status == S.PENDING_SIGN),
-        ObjectAction("contact", _("Record contact with the citizen"), ContactForm, _contact,
-                     lambda u, t: _mine(u, t) and t.status == S.IN_PROGRESS and t.contacted_at is None),
+        ObjectAction(
+            "contact",
+            _("Record contact with the citizen"),
+            ContactForm,
+            _contact,
+            lambda u, t: _mine(u, t) and t.status == S.IN_PROGRESS and t.contacted_at is None,
+        ),
         ObjectAction("reply", _("Reply"), ReplyForm, _reply, lambda u, t: _mine(u, t) and t.status == S.IN_PROGRESS),
-        ObjectAction("request_return", _("Request return (not ours)"), ReturnRequestForm, _request_return,
-                     lambda u, t: _mine(u, t) and t.status in {S.PENDING_SIGN, S.IN_PROGRESS}, "danger"),
-        ObjectAction("review", _("Review the reply"), ReviewForm, _review,
-                     lambda u, t: u.role == R.DISPATCHER and t.status == S.REPLIED),
-        ObjectAction("decide_return", _("Decide the return request"), ReturnDecisionForm, _decide_return,
-                     lambda u, t: u.role == R.DISPATCHER and t.status == S.RETURN_REQUESTED),
+        ObjectAction(
+            "request_return",
+            _("Request return (not ours)"),
+            ReturnRequestForm,
+            _request_return,
+            lambda u, t: _mine(u, t) and t.status in {S.PENDING_SIGN, S.IN_PROGRESS},
+            "danger",
+        ),
+        ObjectAction(
+            "review",
+            _("Review the reply"),
+            ReviewForm,
+            _review,
+            lambda u, t: u.role == R.DISPATCHER and t.status == S.REPLIED,
+        ),
+        ObjectAction(
+            "decide_return",
+            _("Decide the return request"),
+            ReturnDecisionForm,
+            _decide_return,
+            lambda u, t: u.role == R.DISPATCHER and t.status == S.RETURN_REQUESTED,
+        ),
         ObjectAction("reveal", _("Show the citizen's contact details"), RevealContactForm, _reveal, _reveal_allowed),
         # Requests for a leader's decision (apps.authorization).
-        ObjectAction("request_extension", _("Request an extension"), ExtensionRequestForm, _request("extension"),
-                     lambda u, t: _mine(u, t) and t.status in {S.PENDING_SIGN, S.IN_PROGRESS}),
-        ObjectAction("request_closure", _("Request closure as not resolvable"), ReasonRequestForm,
-                     _request("closure"), lambda u, t: _mine(u, t) and t.status in {S.IN_PROGRESS, S.REPLIED}),
-        ObjectAction("request_escalation", _("Request escalation to the city government"), ReasonRequestForm,
-                     _request("escalation"), lambda u, t: (_mine(u, t) or u.role == R.DISPATCHER)
-                     and t.is_open and not t.appeal.is_escalated),
-        ObjectAction("request_reassignment", _("Request reassignment (leader's approval)"), ReassignRequestForm,
-                     _request("return"), lambda u, t: u.role == R.DISPATCHER and t.status in {S.PENDING_SIGN,
-                                                                                              S.IN_PROGRESS}),
+        ObjectAction(
+            "request_extension",
+            _("Request an extension"),
+            ExtensionRequestForm,
+            _request("extension"),
+            lambda u, t: _mine(u, t) and t.status in {S.PENDING_SIGN, S.IN_PROGRESS},
+        ),
+        ObjectAction(
+            "request_closure",
+            _("Request closure as not resolvable"),
+            ReasonRequestForm,
+            _request("closure"),
+            lambda u, t: _mine(u, t) and t.status in {S.IN_PROGRESS, S.REPLIED},
+        ),
+        ObjectAction(
+            "request_escalation",
+            _("Request escalation to the city government"),
+            ReasonRequestForm,
+            _request("escalation"),
+            lambda u, t: (_mine(u, t) or u.role == R.DISPATCHER) and t.is_open and not t.appeal.is_escalated,
+        ),
+        ObjectAction(
+            "request_reassignment",
+            _("Request reassignment (leader's approval)"),
+            ReassignRequestForm,
+            _request("return"),
+            lambda u, t: u.role == R.DISPATCHER and t.status in {S.PENDING_SIGN, S.IN_PROGRESS},
+        ),
     ]
 
     def get_queryset(self, request):
@@ -259,8 +366,11 @@ class TaskAdmin(ObjectActionsMixin, HistoryAdmin, LargeTableAdmin):
                 signed += 1
             except (DomainError, Exception) as exc:  # one refusal must not stop the others
                 refused.append(f"{task.appeal.tracking_number}: {exc}")
-        self.message_user(request, ngettext("%d work order signed for.", "%d work orders signed for.", signed) % signed,
-                          messages.SUCCESS)
+        self.message_user(
+            request,
+            ngettext("%d work order signed for.", "%d work orders signed for.", signed) % signed,
+            messages.SUCCESS,
+        )
         if refused:
             self.message_user(request, "; ".join(refused), messages.WARNING)
 
@@ -269,8 +379,12 @@ class TaskAdmin(ObjectActionsMixin, HistoryAdmin, LargeTableAdmin):
     @admin.display(description=_("light"))
     def light_badge(self, obj):
         colour = sla.light(obj)
-        return format_html('<span title="{}" style="display:inline-block;width:12px;height:12px;border-radius:6px;'
-                           'background:{}"></span>', Task.Light(colour).label, _LIGHT_COLOURS[colour])
+        return format_html(
+            '<span title="{}" style="display:inline-block;width:12px;height:12px;border-radius:6px;'
+            'background:{}"></span>',
+            Task.Light(colour).label,
+            _LIGHT_COLOURS[colour],
+        )
 
     @admin.display(description=_("tracking number"), ordering="appeal__tracking_number")
     def tracking_number(self, obj):
@@ -287,8 +401,15 @@ class TaskAdmin(ObjectActionsMixin, HistoryAdmin, LargeTableAdmin):
     @admin.display(description=_("appeal"))
     def appeal_summary(self, obj):
         a = obj.appeal
-        return format_html("{} · {} · {} · {}<br>{}<br>{}", a.tracking_number, a.get_priority_display(),
-                           a.get_appeal_type_display(), a.category, f"{a.area} {a.address}", a.content)
+        return format_html(
+            "{} · {} · {} · {}<br>{}<br>{}",
+            a.tracking_number,
+            a.get_priority_display(),
+            a.get_appeal_type_display(),
+            a.category,
+            f"{a.area} {a.address}",
+            a.content,
+        )
 
     @admin.display(description=_("citizen"))
     def citizen(self, obj):
@@ -305,9 +426,13 @@ class TaskAdmin(ObjectActionsMixin, HistoryAdmin, LargeTableAdmin):
 
     def action_summary(self, request, obj):
         a = obj.appeal
-        return [(_("tracking number"), a.tracking_number), (_("category"), a.category), (_("content"), a.content),
-                (_("status"), obj.get_status_display()),
-                (_("resolve by"), timezone.localtime(obj.resolve_due_at).strftime("%Y-%m-%d %H:%M"))]
+        return [
+            (_("tracking number"), a.tracking_number),
+            (_("category"), a.category),
+            (_("content"), a.content),
+            (_("status"), obj.get_status_display()),
+            (_("resolve by"), timezone.localtime(obj.resolve_due_at).strftime("%Y-%m-%d %H:%M")),
+        ]
 
 
 @admin.register(Reminder)

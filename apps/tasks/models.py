@@ -27,10 +27,17 @@ class SlaRule(TimeStampedModel):
     (and its subcategories). The most specific active rule wins (DESIGN §5)."""
 
     priority = models.CharField(_("priority"), max_length=2, choices=Appeal.Priority.choices)
-    appeal_type = models.CharField(_("appeal type"), max_length=16, choices=Appeal.Type.choices, blank=True,
-                                   help_text=_("Empty: every type."))
-    category = models.ForeignKey(Category, verbose_name=_("category"), on_delete=models.PROTECT, null=True,
-                                 blank=True, help_text=_("Empty: every category. A category covers its subcategories."))
+    appeal_type = models.CharField(
+        _("appeal type"), max_length=16, choices=Appeal.Type.choices, blank=True, help_text=_("Empty: every type.")
+    )
+    category = models.ForeignKey(
+        Category,
+        verbose_name=_("category"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        help_text=_("Empty: every category. A category covers its subcategories."),
+    )
     sign_amount = models.PositiveIntegerField(_("sign for within"))
     sign_unit = models.CharField(_("unit"), max_length=16, choices=LimitUnit.choices)
     contact_amount = models.PositiveIntegerField(_("contact the citizen within"))
@@ -53,16 +60,24 @@ class SlaRule(TimeStampedModel):
                 name="tasks_slarule_one_active_per_key",
             ),
             models.UniqueConstraint(
-                fields=["priority", "appeal_type"], condition=models.Q(is_active=True, category__isnull=True),
+                fields=["priority", "appeal_type"],
+                condition=models.Q(is_active=True, category__isnull=True),
                 name="tasks_slarule_one_active_any_category",
             ),
-            models.CheckConstraint(condition=models.Q(sign_unit__in=LIMIT_UNITS) & models.Q(
-                contact_unit__in=LIMIT_UNITS) & models.Q(resolve_unit__in=LIMIT_UNITS), name="tasks_slarule_units_valid"),
+            models.CheckConstraint(
+                condition=models.Q(sign_unit__in=LIMIT_UNITS)
+                & models.Q(contact_unit__in=LIMIT_UNITS)
+                & models.Q(resolve_unit__in=LIMIT_UNITS),
+                name="tasks_slarule_units_valid",
+            ),
         ]
 
     def __str__(self):
-        parts = [self.priority, self.get_appeal_type_display() if self.appeal_type else "",
-                 str(self.category) if self.category_id else ""]
+        parts = [
+            self.priority,
+            self.get_appeal_type_display() if self.appeal_type else "",
+            str(self.category) if self.category_id else "",
+        ]
         return " · ".join(p for p in parts if p)
 
 
@@ -111,13 +126,15 @@ class Task(TimeStampedModel):
     OPEN_STATUSES = ["pending_sign", "in_progress", "return_requested", "replied"]
 
     appeal = models.ForeignKey(Appeal, verbose_name=_("appeal"), on_delete=models.PROTECT, related_name="tasks")
-    department = models.ForeignKey(Department, verbose_name=_("department"), on_delete=models.PROTECT,
-                                   related_name="tasks")
+    department = models.ForeignKey(
+        Department, verbose_name=_("department"), on_delete=models.PROTECT, related_name="tasks"
+    )
     role = models.CharField(_("role"), max_length=8, choices=Role.choices, default=Role.LEAD)
     status = models.CharField(_("status"), max_length=20, choices=Status.choices, default=Status.PENDING_SIGN)
     dispatched_at = models.DateTimeField(_("dispatched at"))
-    dispatched_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("dispatched by"),
-                                      on_delete=models.PROTECT, related_name="+")
+    dispatched_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("dispatched by"), on_delete=models.PROTECT, related_name="+"
+    )
     dispatch_note = models.TextField(_("dispatch note"), blank=True)
     # Due times, computed at dispatch from the time-limit rules and the working calendar.
     sign_due_at = models.DateTimeField(_("sign for by"))
@@ -130,41 +147,82 @@ class Task(TimeStampedModel):
     # whose time has come, so its cost grows with the overdue count, not the table.
     sweep_due_at = models.DateTimeField(_("next sweep at"), null=True, blank=True, editable=False)
     signed_at = models.DateTimeField(_("signed at"), null=True, blank=True)
-    signed_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("signed by"), on_delete=models.PROTECT,
-                                  null=True, blank=True, related_name="+")
+    signed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("signed by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
     contacted_at = models.DateTimeField(_("citizen contacted at"), null=True, blank=True)
     contact_method = models.CharField(_("contact method"), max_length=8, choices=ContactMethod.choices, blank=True)
     contact_note = models.TextField(_("contact note"), blank=True)
-    contacted_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("contacted by"),
-                                     on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    contacted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("contacted by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
     replied_at = models.DateTimeField(_("replied at"), null=True, blank=True)
-    replied_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("replied by"), on_delete=models.PROTECT,
-                                   null=True, blank=True, related_name="+")
+    replied_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("replied by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
     result = models.CharField(_("result"), max_length=16, choices=Result.choices, blank=True)
     reply_text = models.TextField(_("reply"), blank=True)
     policy_basis = models.TextField(_("policy or legal basis"), blank=True)
     reviewed_at = models.DateTimeField(_("reviewed at"), null=True, blank=True)
-    reviewed_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("reviewed by"),
-                                    on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("reviewed by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
     review_comment = models.TextField(_("review comment"), blank=True)
     sent_back_count = models.PositiveSmallIntegerField(_("times sent back by review"), default=0)
     return_reason = models.TextField(_("return reason"), blank=True)
     return_requested_at = models.DateTimeField(_("return requested at"), null=True, blank=True)
-    return_requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("return requested by"),
-                                            on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    return_requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("return requested by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
     return_decided_at = models.DateTimeField(_("return decided at"), null=True, blank=True)
-    return_decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("return decided by"),
-                                          on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    return_decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("return decided by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
     return_decision_comment = models.TextField(_("return decision comment"), blank=True)
-    replaced_by = models.ForeignKey("self", verbose_name=_("reassigned to"), on_delete=models.PROTECT, null=True,
-                                    blank=True, related_name="replaces")
+    replaced_by = models.ForeignKey(
+        "self",
+        verbose_name=_("reassigned to"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="replaces",
+    )
     # Set once by the SLA sweep when a limit is missed (the evidence for 不作为 flags).
     sign_overdue_at = models.DateTimeField(_("sign-for limit missed at"), null=True, blank=True)
     contact_overdue_at = models.DateTimeField(_("contact limit missed at"), null=True, blank=True)
     resolve_overdue_at = models.DateTimeField(_("resolve limit missed at"), null=True, blank=True)
     closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
-    extended_days = models.PositiveSmallIntegerField(_("working days of approved extensions"), default=0,
-                                                     db_default=0)
+    extended_days = models.PositiveSmallIntegerField(_("working days of approved extensions"), default=0, db_default=0)
     version = models.PositiveIntegerField(_("version"), default=1, editable=False)
 
     objects = AuditedQuerySet.as_manager()
@@ -176,23 +234,29 @@ class Task(TimeStampedModel):
         ordering = ["next_due_at", "id"]
         indexes = [
             # Department workbench: my department's open tasks, most urgent first.
-            models.Index(fields=["department", "next_due_at", "id"], name="task_dept_open_due_idx",
-                         condition=models.Q(status__in=["pending_sign", "in_progress", "return_requested",
-                                                        "replied"])),
+            models.Index(
+                fields=["department", "next_due_at", "id"],
+                name="task_dept_open_due_idx",
+                condition=models.Q(status__in=["pending_sign", "in_progress", "return_requested", "replied"]),
+            ),
             # Dispatcher lists (return requests, replies to review) and status filters.
             models.Index(fields=["status", "next_due_at", "id"], name="task_status_due_idx"),
             # The SLA sweep: rows whose sweep time has come (partial: only rows with work pending).
-            models.Index(fields=["sweep_due_at"], name="task_sweep_due_idx",
-                         condition=models.Q(sweep_due_at__isnull=False)),
+            models.Index(
+                fields=["sweep_due_at"], name="task_sweep_due_idx", condition=models.Q(sweep_due_at__isnull=False)
+            ),
         ]
         constraints = [
             models.CheckConstraint(
-                condition=models.Q(status__in=["pending_sign", "in_progress", "return_requested", "replied", "done",
-                                               "returned"]),
-                name="tasks_task_status_valid"),
+                condition=models.Q(
+                    status__in=["pending_sign", "in_progress", "return_requested", "replied", "done", "returned"]
+                ),
+                name="tasks_task_status_valid",
+            ),
             models.CheckConstraint(condition=models.Q(role__in=["lead", "co"]), name="tasks_task_role_valid"),
             models.UniqueConstraint(
-                fields=["appeal"], condition=models.Q(role="lead") & ~models.Q(status="returned"),
+                fields=["appeal"],
+                condition=models.Q(role="lead") & ~models.Q(status="returned"),
                 name="tasks_task_one_live_lead_per_appeal",
             ),
         ]
@@ -227,8 +291,9 @@ class Reminder(models.Model):
     kind = models.CharField(_("missed limit"), max_length=8, choices=Kind.choices)
     due_at = models.DateTimeField(_("limit was"))
     issued_at = models.DateTimeField(_("issued at"))
-    department = models.ForeignKey(Department, verbose_name=_("department"), on_delete=models.PROTECT,
-                                   related_name="reminders")
+    department = models.ForeignKey(
+        Department, verbose_name=_("department"), on_delete=models.PROTECT, related_name="reminders"
+    )
 
     history = audited_history()
 
@@ -238,8 +303,9 @@ class Reminder(models.Model):
         ordering = ["-issued_at"]
         constraints = [
             models.UniqueConstraint(fields=["task", "kind"], name="tasks_reminder_one_per_task_and_limit"),
-            models.CheckConstraint(condition=models.Q(kind__in=["sign", "contact", "resolve"]),
-                                   name="tasks_reminder_kind_valid"),
+            models.CheckConstraint(
+                condition=models.Q(kind__in=["sign", "contact", "resolve"]), name="tasks_reminder_kind_valid"
+            ),
         ]
 
     def __str__(self):

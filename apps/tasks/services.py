@@ -59,8 +59,12 @@ def _save(task: Task, *, actor, reason: str) -> None:
 
 
 def _notify_department(department: Department, title: str, body: str, task: Task) -> None:
-    notifications.notify_group(group_name=department_group_name(department), title=title, body=body,
-                               link=f"/admin/tasks/task/{task.pk}/change/")
+    notifications.notify_group(
+        group_name=department_group_name(department),
+        title=title,
+        body=body,
+        link=f"/admin/tasks/task/{task.pk}/change/",
+    )
 
 
 # --- Dispatch ------------------------------------------------------------------------------
@@ -80,25 +84,45 @@ def _limits_for(appeal: Appeal, now) -> sla.Limits:
     return limits
 
 
-def _create_task(*, actor, appeal: Appeal, department: Department, role: str, note: str, now,
-                 limits: sla.Limits | None = None) -> Task:
+def _create_task(
+    *, actor, appeal: Appeal, department: Department, role: str, note: str, now, limits: sla.Limits | None = None
+) -> Task:
     if limits is None:
         limits = _limits_for(appeal, now)
     sign_due, contact_due, resolve_due = sla.due_times(now, limits)
     task = Task(
-        appeal=appeal, department=department, role=role, dispatched_at=now, dispatched_by=actor,
-        dispatch_note=note, sign_due_at=sign_due, contact_due_at=contact_due, resolve_due_at=resolve_due,
+        appeal=appeal,
+        department=department,
+        role=role,
+        dispatched_at=now,
+        dispatched_by=actor,
+        dispatch_note=note,
+        sign_due_at=sign_due,
+        contact_due_at=contact_due,
+        resolve_due_at=resolve_due,
     )
     sla.refresh_deadlines(task, reminded_kinds=set())
     set_history_context(task, actor=actor, reason=note or _("dispatched"))
     task.save()
-    record(actor=actor, action="task.dispatched", target=task, reason=note, changes={
-        "department": department.code, "role": role, "sign_due_at": sign_due, "contact_due_at": contact_due,
-        "resolve_due_at": resolve_due,
-    })
-    _notify_department(department, _("New work order %(number)s") % {"number": appeal.tracking_number},
-                       _("Sign for it by %(due)s.") % {"due": timezone.localtime(sign_due).strftime("%Y-%m-%d %H:%M")},
-                       task)
+    record(
+        actor=actor,
+        action="task.dispatched",
+        target=task,
+        reason=note,
+        changes={
+            "department": department.code,
+            "role": role,
+            "sign_due_at": sign_due,
+            "contact_due_at": contact_due,
+            "resolve_due_at": resolve_due,
+        },
+    )
+    _notify_department(
+        department,
+        _("New work order %(number)s") % {"number": appeal.tracking_number},
+        _("Sign for it by %(due)s.") % {"due": timezone.localtime(sign_due).strftime("%Y-%m-%d %H:%M")},
+        task,
+    )
     return task
 
 
@@ -129,27 +153,41 @@ def appeal_dispatch(
     if not lead.is_active or any(not d.is_active for d in co):
         raise DomainError(_("Deactivated departments cannot receive work orders."))
     suggestion = dispatch_suggestion(category=appeal.category, area=appeal.area)
-    follows_rule = suggestion.lead is not None and suggestion.lead.pk == lead.pk and \
-        {d.pk for d in suggestion.co} == {d.pk for d in co}
+    follows_rule = (
+        suggestion.lead is not None
+        and suggestion.lead.pk == lead.pk
+        and {d.pk for d in suggestion.co} == {d.pk for d in co}
+    )
     override_reason = (override_reason or "").strip()
     if not follows_rule and not override_reason:
-        raise DomainError(_("These departments differ from the dispatch catalogue (%(lead)s); give a reason.")
-                          % {"lead": suggestion.lead or "-"})
-    appeal = appeal_services.appeal_mark_dispatched(actor=actor, appeal=appeal, reason=_("dispatched"),
-                                                    expected_version=expected_version)
+        raise DomainError(
+            _("These departments differ from the dispatch catalogue (%(lead)s); give a reason.")
+            % {"lead": suggestion.lead or "-"}
+        )
+    appeal = appeal_services.appeal_mark_dispatched(
+        actor=actor, appeal=appeal, reason=_("dispatched"), expected_version=expected_version
+    )
     now = timezone.now()
     note = override_reason or (_("by dispatch rule: %(rule)s") % {"rule": suggestion.explanation})
     limits = _limits_for(appeal, now)
-    lead_task = _create_task(actor=actor, appeal=appeal, department=lead, role=Task.Role.LEAD, note=note, now=now,
-                             limits=limits)
+    lead_task = _create_task(
+        actor=actor, appeal=appeal, department=lead, role=Task.Role.LEAD, note=note, now=now, limits=limits
+    )
     for dept in co:
-        _create_task(actor=actor, appeal=appeal, department=dept, role=Task.Role.CO, note=note, now=now,
-                     limits=limits)
+        _create_task(actor=actor, appeal=appeal, department=dept, role=Task.Role.CO, note=note, now=now, limits=limits)
     _share_lead_with_co(lead_task, co)
-    record(actor=actor, action="appeal.dispatched", target=appeal, reason=override_reason, changes={
-        "lead": lead.code, "co": [d.code for d in co], "follows_rule": follows_rule,
-        "suggested": suggestion.lead.code if suggestion.lead else None,
-    })
+    record(
+        actor=actor,
+        action="appeal.dispatched",
+        target=appeal,
+        reason=override_reason,
+        changes={
+            "lead": lead.code,
+            "co": [d.code for d in co],
+            "follows_rule": follows_rule,
+            "suggested": suggestion.lead.code if suggestion.lead else None,
+        },
+    )
     return lead_task
 
 
@@ -179,17 +217,22 @@ def task_request_return(*, actor: User, task: Task, reason: str, expected_versio
     _note_misses(task, actor=actor, now=timezone.now())
     deadline = working_calendar.add_working_days(task.dispatched_at, RETURN_WINDOW_WORKING_DAYS)
     if timezone.now() > deadline:
-        raise DomainError(_("Returns must be requested within 2 working days of dispatch (by %(deadline)s); "
-                            "ask the centre to reassign instead.")
-                          % {"deadline": timezone.localtime(deadline).strftime("%Y-%m-%d %H:%M")})
+        raise DomainError(
+            _(
+                "Returns must be requested within 2 working days of dispatch (by %(deadline)s); "
+                "ask the centre to reassign instead."
+            )
+            % {"deadline": timezone.localtime(deadline).strftime("%Y-%m-%d %H:%M")}
+        )
     old = task.status
     task.move_to(Task.Status.RETURN_REQUESTED)
     task.return_reason, task.return_requested_at, task.return_requested_by = reason, timezone.now(), actor
     task.return_decided_at = task.return_decided_by = None
     task.return_decision_comment = ""
     _save(task, actor=actor, reason=reason)
-    record(actor=actor, action="task.return_requested", target=task, reason=reason,
-           changes={"status": [old, task.status]})
+    record(
+        actor=actor, action="task.return_requested", target=task, reason=reason, changes={"status": [old, task.status]}
+    )
     return task
 
 
@@ -217,17 +260,23 @@ def task_decide_return(
         back_to = Task.Status.IN_PROGRESS if task.signed_at else Task.Status.PENDING_SIGN
         task.move_to(back_to)
         _save(task, actor=actor, reason=comment)
-        record(actor=actor, action="task.return_rejected", target=task, reason=comment,
-               changes={"status": [Task.Status.RETURN_REQUESTED, back_to]})
-        _notify_department(task.department, _("Return refused: %(number)s") % {"number": task.appeal.tracking_number},
-                           comment, task)
+        record(
+            actor=actor,
+            action="task.return_rejected",
+            target=task,
+            reason=comment,
+            changes={"status": [Task.Status.RETURN_REQUESTED, back_to]},
+        )
+        _notify_department(
+            task.department, _("Return refused: %(number)s") % {"number": task.appeal.tracking_number}, comment, task
+        )
         return task
-    return _return_and_reassign(actor=actor, task=task, reassign_to=reassign_to, comment=comment, now=now,
-                                action="task.return_approved")
+    return _return_and_reassign(
+        actor=actor, task=task, reassign_to=reassign_to, comment=comment, now=now, action="task.return_approved"
+    )
 
 
-def _return_and_reassign(*, actor, task: Task, reassign_to: Department | None, comment: str, now,
-                         action: str) -> Task:
+def _return_and_reassign(*, actor, task: Task, reassign_to: Department | None, comment: str, now, action: str) -> Task:
     if reassign_to is None:
         raise DomainError(_("Choose the department that takes the work order instead."))
     if reassign_to.pk == task.department_id:
@@ -238,10 +287,21 @@ def _return_and_reassign(*, actor, task: Task, reassign_to: Department | None, c
     task.move_to(Task.Status.RETURNED)
     task.closed_at = now
     _save(task, actor=actor, reason=comment)
-    record(actor=actor, action=action, target=task, reason=comment,
-           changes={"status": [old, Task.Status.RETURNED], "reassigned_to": reassign_to.code})
-    new_task = _create_task(actor=actor, appeal=task.appeal, department=reassign_to, role=task.role,
-                            note=_("reassigned after return: %(comment)s") % {"comment": comment}, now=now)
+    record(
+        actor=actor,
+        action=action,
+        target=task,
+        reason=comment,
+        changes={"status": [old, Task.Status.RETURNED], "reassigned_to": reassign_to.code},
+    )
+    new_task = _create_task(
+        actor=actor,
+        appeal=task.appeal,
+        department=reassign_to,
+        role=task.role,
+        note=_("reassigned after return: %(comment)s") % {"comment": comment},
+        now=now,
+    )
     task.replaced_by = new_task
     task.save(update_fields=["replaced_by"])  # same transaction; the history row above has the decision
     return new_task
@@ -259,16 +319,22 @@ def task_extend(*, actor: User, task: Task, days: int, reason: str) -> Task:
     task.resolve_due_at = working_calendar.add_working_days(old_due, days)
     task.extended_days += days
     _save(task, actor=actor, reason=reason)
-    record(actor=actor, action="task.extended", target=task, reason=reason,
-           changes={"resolve_due_at": [old_due, task.resolve_due_at], "days": days})
+    record(
+        actor=actor,
+        action="task.extended",
+        target=task,
+        reason=reason,
+        changes={"resolve_due_at": [old_due, task.resolve_due_at], "days": days},
+    )
     return task
 
 
 def task_reassign(*, actor: User, task: Task, to: Department, reason: str) -> Task:
     """An approved reassignment: the task is returned and a new one goes to `to`."""
     task = _lock(task, None)
-    return _return_and_reassign(actor=actor, task=task, reassign_to=to, comment=reason, now=timezone.now(),
-                                action="task.reassigned")
+    return _return_and_reassign(
+        actor=actor, task=task, reassign_to=to, comment=reason, now=timezone.now(), action="task.reassigned"
+    )
 
 
 def task_close_unresolvable(*, actor: User, task: Task, reason: str) -> Task:
@@ -282,8 +348,13 @@ def task_close_unresolvable(*, actor: User, task: Task, reason: str) -> Task:
     task.reply_text = task.reply_text or reason
     task.closed_at = timezone.now()
     _save(task, actor=actor, reason=reason)
-    record(actor=actor, action="task.closed_unresolvable", target=task, reason=reason,
-           changes={"status": [old, Task.Status.DONE]})
+    record(
+        actor=actor,
+        action="task.closed_unresolvable",
+        target=task,
+        reason=reason,
+        changes={"status": [old, Task.Status.DONE]},
+    )
     live = Task.objects.filter(appeal=task.appeal).exclude(status=Task.Status.RETURNED)
     if not live.exclude(status=Task.Status.DONE).exists():
         appeal_services.appeal_mark_reviewed(actor=actor, appeal=task.appeal, reason=reason)
@@ -295,22 +366,29 @@ def tasks_escalate(*, actor: User, appeal: Appeal, reason: str) -> int:
     resolve limits move earlier where they are later than that."""
     deadline = timezone.now() + timezone.timedelta(hours=24)
     count = 0
-    for task in Task.objects.filter(appeal=appeal, status__in=[Task.Status.PENDING_SIGN, Task.Status.IN_PROGRESS,
-                                                               Task.Status.RETURN_REQUESTED]):
+    for task in Task.objects.filter(
+        appeal=appeal, status__in=[Task.Status.PENDING_SIGN, Task.Status.IN_PROGRESS, Task.Status.RETURN_REQUESTED]
+    ):
         task = _lock(task, None)
         if task.resolve_due_at > deadline:
             old = task.resolve_due_at
             task.resolve_due_at = deadline
             _save(task, actor=actor, reason=reason)
-            record(actor=actor, action="task.escalated", target=task, reason=reason,
-                   changes={"resolve_due_at": [old, deadline]})
+            record(
+                actor=actor,
+                action="task.escalated",
+                target=task,
+                reason=reason,
+                changes={"resolve_due_at": [old, deadline]},
+            )
             count += 1
     return count
 
 
 @transaction.atomic
-def task_record_contact(*, actor: User, task: Task, contacted_at, method: str, note: str,
-                        expected_version: int | None = None) -> Task:
+def task_record_contact(
+    *, actor: User, task: Task, contacted_at, method: str, note: str, expected_version: int | None = None
+) -> Task:
     """响应: the department contacted the citizen (time and means recorded)."""
     note = require_text(note, _("Note what was said or agreed with the citizen."))
     if method not in Task.ContactMethod.values:
@@ -334,8 +412,15 @@ _NEEDS_BASIS = {Task.Result.PARTLY, Task.Result.EXPLAINED, Task.Result.NOT_RESOL
 
 
 @transaction.atomic
-def task_reply(*, actor: User, task: Task, result: str, reply_text: str, policy_basis: str = "",
-               expected_version: int | None = None) -> Task:
+def task_reply(
+    *,
+    actor: User,
+    task: Task,
+    result: str,
+    reply_text: str,
+    policy_basis: str = "",
+    expected_version: int | None = None,
+) -> Task:
     """办结回复: the department reports the result; the centre reviews it next."""
     if result not in Task.Result.values:
         raise DomainError(_("Choose the result."))
@@ -358,8 +443,9 @@ def task_reply(*, actor: User, task: Task, result: str, reply_text: str, policy_
 
 
 @transaction.atomic
-def task_review(*, actor: User, task: Task, accept: bool, comment: str = "",
-                expected_version: int | None = None) -> Task:
+def task_review(
+    *, actor: User, task: Task, accept: bool, comment: str = "", expected_version: int | None = None
+) -> Task:
     """审核: the centre accepts the reply, or sends it back with a reason."""
     permissions.ensure_dispatcher(actor)
     task = _lock(task, expected_version)
@@ -373,17 +459,28 @@ def task_review(*, actor: User, task: Task, accept: bool, comment: str = "",
         task.review_comment = comment
         task.sent_back_count += 1
         _save(task, actor=actor, reason=comment)
-        record(actor=actor, action="task.reply_sent_back", target=task, reason=comment,
-               changes={"status": [Task.Status.REPLIED, Task.Status.IN_PROGRESS]})
-        _notify_department(task.department, _("Reply sent back: %(number)s") % {"number": task.appeal.tracking_number},
-                           comment, task)
+        record(
+            actor=actor,
+            action="task.reply_sent_back",
+            target=task,
+            reason=comment,
+            changes={"status": [Task.Status.REPLIED, Task.Status.IN_PROGRESS]},
+        )
+        _notify_department(
+            task.department, _("Reply sent back: %(number)s") % {"number": task.appeal.tracking_number}, comment, task
+        )
         return task
     task.move_to(Task.Status.DONE)
     task.review_comment = comment
     task.closed_at = now
     _save(task, actor=actor, reason=comment or _("reply accepted"))
-    record(actor=actor, action="task.reply_accepted", target=task, reason=comment,
-           changes={"status": [Task.Status.REPLIED, Task.Status.DONE]})
+    record(
+        actor=actor,
+        action="task.reply_accepted",
+        target=task,
+        reason=comment,
+        changes={"status": [Task.Status.REPLIED, Task.Status.DONE]},
+    )
     live = Task.objects.filter(appeal=task.appeal).exclude(status=Task.Status.RETURNED)
     if not live.exclude(status=Task.Status.DONE).exists():
         appeal_services.appeal_mark_reviewed(actor=actor, appeal=task.appeal, reason=_("all replies accepted"))
@@ -443,8 +540,8 @@ def _sweep_one(task: Task, *, actor: User, now) -> tuple[int, int]:
             _notify_department(
                 task.department,
                 _("Reminder (催办): %(number)s") % {"number": task.appeal.tracking_number},
-                _("The %(limit)s of %(due)s was missed.") % {
-                    "limit": Reminder.Kind(kind).label, "due": timezone.localtime(due).strftime("%Y-%m-%d %H:%M")},
+                _("The %(limit)s of %(due)s was missed.")
+                % {"limit": Reminder.Kind(kind).label, "due": timezone.localtime(due).strftime("%Y-%m-%d %H:%M")},
                 task,
             )
     sla.refresh_deadlines(task, reminded_kinds=reminded)
@@ -457,17 +554,28 @@ def _sweep_one(task: Task, *, actor: User, now) -> tuple[int, int]:
 
 
 @transaction.atomic
-def sla_rule_save(*, actor: User, priority: str, appeal_type: str, category, limits: dict, is_active: bool,
-                  reason: str, instance=None):
+def sla_rule_save(
+    *, actor: User, priority: str, appeal_type: str, category, limits: dict, is_active: bool, reason: str, instance=None
+):
     """Create or change a time-limit rule. `limits` = {sign|contact|resolve: (amount, unit)}.
     Applies to work orders dispatched afterwards; running ones keep their due times."""
     from apps.tasks.models import SlaRule
 
     reason = require_text(reason, _("A reason is required."))
     rule = instance or SlaRule()
-    before = {"priority": rule.priority, "appeal_type": rule.appeal_type, "category": rule.category_id,
-              "sign": [rule.sign_amount, rule.sign_unit], "contact": [rule.contact_amount, rule.contact_unit],
-              "resolve": [rule.resolve_amount, rule.resolve_unit], "is_active": rule.is_active} if rule.pk else {}
+    before = (
+        {
+            "priority": rule.priority,
+            "appeal_type": rule.appeal_type,
+            "category": rule.category_id,
+            "sign": [rule.sign_amount, rule.sign_unit],
+            "contact": [rule.contact_amount, rule.contact_unit],
+            "resolve": [rule.resolve_amount, rule.resolve_unit],
+            "is_active": rule.is_active,
+        }
+        if rule.pk
+        else {}
+    )
     clash = SlaRule.objects.filter(priority=priority, appeal_type=appeal_type, category=category, is_active=True)
     if is_active and clash.exclude(pk=rule.pk).exists():
         raise DomainError(_("An active rule with the same priority, type and category exists; change that one."))
@@ -481,7 +589,12 @@ def sla_rule_save(*, actor: User, priority: str, appeal_type: str, category, lim
     rule.full_clean()
     set_history_context(rule, actor=actor, reason=reason)
     rule.save()
-    after = {"priority": priority, "appeal_type": appeal_type, "category": rule.category_id,
-             **{k: list(v) for k, v in limits.items()}, "is_active": is_active}
+    after = {
+        "priority": priority,
+        "appeal_type": appeal_type,
+        "category": rule.category_id,
+        **{k: list(v) for k, v in limits.items()},
+        "is_active": is_active,
+    }
     record(actor=actor, action="sla_rule.saved", target=rule, reason=reason, changes={"before": before, "after": after})
     return rule

@@ -48,7 +48,8 @@ def rule_for(*, priority: str, appeal_type: str, category) -> Limits:
     if best is None:
         return DEFAULT_LIMITS[priority]
     return Limits(
-        (best.sign_amount, best.sign_unit), (best.contact_amount, best.contact_unit),
+        (best.sign_amount, best.sign_unit),
+        (best.contact_amount, best.contact_unit),
         (best.resolve_amount, best.resolve_unit),
     )
 

@@ -49,27 +49,90 @@ CHUNK = 20_000  # rows per COPY write
 # Vocabulary for synthetic (but plausible) Chinese content
 # --------------------------------------------------------------------------------------
 DISTRICTS = [
-    "市中区", "沙湾区", "五通桥区", "金口河区", "犍为县", "井研县", "夹江县",
-    "沐川县", "峨边县", "马边县", "峨眉山市", "高新区", "市本级",
+    "市中区",
+    "沙湾区",
+    "五通桥区",
+    "金口河区",
+    "犍为县",
+    "井研县",
+    "夹江县",
+    "沐川县",
+    "峨边县",
+    "马边县",
+    "峨眉山市",
+    "高新区",
+    "市本级",
 ]
 BUREAUS = [
-    "住房和城乡建设局", "城市管理局", "交通运输局", "生态环境局", "市场监督管理局",
-    "人力资源和社会保障局", "教育局", "卫生健康委员会", "公安局", "水务局",
-    "自然资源和规划局", "民政局", "供电公司", "燃气公司", "自来水公司",
-    "医疗保障局", "文化广电旅游局", "农业农村局", "应急管理局", "商务局",
-    "税务局", "退役军人事务局", "信访局", "街道办事处", "综合行政执法局",
+    "住房和城乡建设局",
+    "城市管理局",
+    "交通运输局",
+    "生态环境局",
+    "市场监督管理局",
+    "人力资源和社会保障局",
+    "教育局",
+    "卫生健康委员会",
+    "公安局",
+    "水务局",
+    "自然资源和规划局",
+    "民政局",
+    "供电公司",
+    "燃气公司",
+    "自来水公司",
+    "医疗保障局",
+    "文化广电旅游局",
+    "农业农村局",
+    "应急管理局",
+    "商务局",
+    "税务局",
+    "退役军人事务局",
+    "信访局",
+    "街道办事处",
+    "综合行政执法局",
 ]
 SECTIONS = [
-    "办公室", "综合科", "执法大队", "政策法规科", "业务一科", "业务二科",
-    "监督检查科", "服务中心", "审批科", "投诉处理科", "网格中心", "督办科",
+    "办公室",
+    "综合科",
+    "执法大队",
+    "政策法规科",
+    "业务一科",
+    "业务二科",
+    "监督检查科",
+    "服务中心",
+    "审批科",
+    "投诉处理科",
+    "网格中心",
+    "督办科",
 ]
 STREETS = [
-    "人民路", "嘉州大道", "凤凰路", "新村街", "白燕路", "春华路", "滨江路",
-    "肖坝路", "柏杨路", "长青路", "致江路", "海棠路", "学府路", "青江路",
+    "人民路",
+    "嘉州大道",
+    "凤凰路",
+    "新村街",
+    "白燕路",
+    "春华路",
+    "滨江路",
+    "肖坝路",
+    "柏杨路",
+    "长青路",
+    "致江路",
+    "海棠路",
+    "学府路",
+    "青江路",
 ]
 COMMUNITIES = [
-    "阳光花园", "锦江小区", "翡翠城", "滨江苑", "幸福家园", "金色港湾",
-    "书香名邸", "龙湖天街", "碧桂园", "和平里", "紫薇苑", "东方明珠",
+    "阳光花园",
+    "锦江小区",
+    "翡翠城",
+    "滨江苑",
+    "幸福家园",
+    "金色港湾",
+    "书香名邸",
+    "龙湖天街",
+    "碧桂园",
+    "和平里",
+    "紫薇苑",
+    "东方明珠",
 ]
 ISSUES = [
     ("噪音扰民", "夜间施工噪音很大，严重影响居民休息，希望相关部门尽快处理。"),
@@ -93,8 +156,12 @@ ISSUES = [
     ("房屋漏水", "楼上卫生间漏水到我家天花板，物业协调不了。"),
     ("出租车拒载", "晚上在火车站打车被拒载，还要求不打表一口价。"),
 ]
-SURNAMES = list("王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤")
-GIVEN = list("伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华玉萍红娥玲芬燕彬鹏辉斌宇浩凯健俊帆帅旭宁龙林欢佳阳雪琳晨飞婷倩")
+SURNAMES = list(
+    "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤"
+)
+GIVEN = list(
+    "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华玉萍红娥玲芬燕彬鹏辉斌宇浩凯健俊帆帅旭宁龙林欢佳阳雪琳晨飞婷倩"
+)
 RESOLUTIONS = [
     "已联系来电人，问题已现场处理完毕，来电人表示满意。",
     "经核实情况属实，已责令相关单位限期整改。",
@@ -133,9 +200,13 @@ def conninfo(url: str, dbname: str | None = None) -> dict:
     import dj_database_url
 
     cfg = dj_database_url.parse(url)
-    info = {"dbname": dbname or cfg["NAME"], "user": cfg.get("USER") or None,
-            "host": cfg.get("HOST") or None, "port": cfg.get("PORT") or None,
-            "password": cfg.get("PASSWORD") or None}
+    info = {
+        "dbname": dbname or cfg["NAME"],
+        "user": cfg.get("USER") or None,
+        "host": cfg.get("HOST") or None,
+        "port": cfg.get("PORT") or None,
+        "password": cfg.get("PASSWORD") or None,
+    }
     return {k: v for k, v in info.items() if v}
 
 
@@ -147,8 +218,7 @@ def ensure_database(url: str) -> tuple[str, bool]:
     with psycopg.connect(**conninfo(url, "postgres"), autocommit=True) as c:
         exists = c.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
         if not exists:
-            c.execute(sql.SQL("CREATE DATABASE {} ENCODING 'UTF8' TEMPLATE template0").format(
-                sql.Identifier(name)))
+            c.execute(sql.SQL("CREATE DATABASE {} ENCODING 'UTF8' TEMPLATE template0").format(sql.Identifier(name)))
             log(f"created database {name}")
             return name, True
     return name, False
@@ -161,8 +231,7 @@ def drop_and_recreate(url: str) -> None:
     name = conninfo(url)["dbname"]
     with psycopg.connect(**conninfo(url, "postgres"), autocommit=True) as c:
         c.execute(sql.SQL("DROP DATABASE {}").format(sql.Identifier(name)))
-        c.execute(sql.SQL("CREATE DATABASE {} ENCODING 'UTF8' TEMPLATE template0").format(
-            sql.Identifier(name)))
+        c.execute(sql.SQL("CREATE DATABASE {} ENCODING 'UTF8' TEMPLATE template0").format(sql.Identifier(name)))
     log(f"dropped and recreated database {name}")
 
 
@@ -200,11 +269,9 @@ def load_queues(rng: random.Random, n: int) -> list[int]:
     for i in range(n):
         d, b, s = combos[i % len(combos)]
         title = f"{d}{b}{s}" + (f"{i // len(combos) + 1}" if i >= len(combos) else "")
-        q = Queue(title=title[:100], slug=f"q{i + 1:05d}",
-                  email_address=f"q{i + 1:05d}@12345.example.cn")
+        q = Queue(title=title[:100], slug=f"q{i + 1:05d}", email_address=f"q{i + 1:05d}@12345.example.cn")
         basename = q.prepare_permission_name()  # as Queue.save() does
-        perms.append(Permission(name=f"Permission for queue: {title}"[:255],
-                                content_type=ct, codename=basename))
+        perms.append(Permission(name=f"Permission for queue: {title}"[:255], content_type=ct, codename=basename))
         queues.append(q)
     with transaction.atomic():
         Permission.objects.bulk_create(perms, batch_size=1000)
@@ -226,10 +293,12 @@ def load_users(cur, rng: random.Random, n: int, joined: datetime) -> None:
             first = rng.choice(GIVEN) + (rng.choice(GIVEN) if rng.random() < 0.7 else "")
             last = rng.choice(SURNAMES)
             when = joined + timedelta(minutes=rng.randrange(0, 60 * 24 * 365 * 3))
-            buf.append(f"{i}\t{pw}\t\\N\tf\tstaff{i:05d}\t{first}\t{last}\t"
-                       f"staff{i:05d}@12345.example.cn\tt\tt\t{ts(when)}\n")
+            buf.append(
+                f"{i}\t{pw}\t\\N\tf\tstaff{i:05d}\t{first}\t{last}\tstaff{i:05d}@12345.example.cn\tt\tt\t{ts(when)}\n"
+            )
             if len(buf) >= CHUNK:
-                cp.write("".join(buf)); buf.clear()
+                cp.write("".join(buf))
+                buf.clear()
         cp.write("".join(buf))
     # UserSettings: what helpdesk's post_save(User) signal creates, with its defaults.
     with cur.copy(
@@ -241,7 +310,8 @@ def load_users(cur, rng: random.Random, n: int, joined: datetime) -> None:
         for i in range(1, n + 1):
             buf.append(f"{i}\t\\N\t{i}\tt\tt\tt\t25\tt\ttabs\n")
             if len(buf) >= CHUNK:
-                cp.write("".join(buf)); buf.clear()
+                cp.write("".join(buf))
+                buf.clear()
         cp.write("".join(buf))
 
 
@@ -267,8 +337,9 @@ class _Null:
         return False
 
 
-def load_tickets(cur, rng: random.Random, queue_ids: list[int], n_staff: int, n: int,
-                 followups: bool, end: datetime) -> dict:
+def load_tickets(
+    cur, rng: random.Random, queue_ids: list[int], n_staff: int, n: int, followups: bool, end: datetime
+) -> dict:
     """COPY n tickets (and their opening follow-up) in created order."""
     span = timedelta(days=548)  # 18 months
     start = end - span
@@ -287,9 +358,11 @@ def load_tickets(cur, rng: random.Random, queue_ids: list[int], n_staff: int, n:
     places = [f"{d}{s}{c}" for d in DISTRICTS for s in STREETS for c in COMMUNITIES]
     pri_pool = [1] + [2] * 6 + [3] * 80 + [4] * 10 + [5] * 3
     status_counts = {k: 0 for k in range(1, 6)}
-    tcols = ("id, title, created, modified, submitter_email, status, on_hold, description,"
-             " resolution, priority, due_date, last_escalation, assigned_to_id, queue_id,"
-             " secret_key, kbitem_id, merged_to_id")
+    tcols = (
+        "id, title, created, modified, submitter_email, status, on_hold, description,"
+        " resolution, priority, due_date, last_escalation, assigned_to_id, queue_id,"
+        " secret_key, kbitem_id, merged_to_id"
+    )
     fcols = "id, date, title, comment, public, new_status, ticket_id, user_id, message_id, time_spent, email_recipients"
     t0 = time.perf_counter()
     # Follow-ups stream through a second connection at the same time, so nothing
@@ -301,9 +374,10 @@ def load_tickets(cur, rng: random.Random, queue_ids: list[int], n_staff: int, n:
         fconn = psycopg.connect(**conninfo(os.environ["HELPDESK_DATABASE_URL"]), autocommit=True)
         fconn.execute("SET session_replication_role = replica")
         fcur = fconn.cursor()
-    with cur.copy(f"COPY helpdesk_ticket ({tcols}) FROM STDIN") as cp, (
-        fcur.copy(f"COPY helpdesk_followup ({fcols}) FROM STDIN") if followups else _Null()
-    ) as fp:
+    with (
+        cur.copy(f"COPY helpdesk_ticket ({tcols}) FROM STDIN") as cp,
+        fcur.copy(f"COPY helpdesk_followup ({fcols}) FROM STDIN") if followups else _Null() as fp,
+    ):
         tbuf: list[str] = []
         fbuf: list[str] = []
         for i in range(1, n + 1):
@@ -321,9 +395,11 @@ def load_tickets(cur, rng: random.Random, queue_ids: list[int], n_staff: int, n:
             issue, detail = rng.choice(ISSUES)
             title = f"{place}{issue}"
             phone = f"1{rng.choice('3578')}{rng.randrange(10**9):09d}"
-            desc = (f"市民{rng.choice(SURNAMES)}先生/女士（{phone}）来电反映：{place}"
-                    f"{rng.randrange(1, 40)}栋附近{detail}来电时间{created:%Y年%m月%d日%H时%M分}，"
-                    f"诉求人要求尽快处理并回复。")
+            desc = (
+                f"市民{rng.choice(SURNAMES)}先生/女士（{phone}）来电反映：{place}"
+                f"{rng.randrange(1, 40)}栋附近{detail}来电时间{created:%Y年%m月%d日%H时%M分}，"
+                f"诉求人要求尽快处理并回复。"
+            )
             closed = status in (3, 4, 5)
             modified = created + timedelta(minutes=rng.randrange(5, 60 * 24 * (10 if closed else 2)))
             if modified > end:
@@ -341,12 +417,14 @@ def load_tickets(cur, rng: random.Random, queue_ids: list[int], n_staff: int, n:
                 creator = rng.randrange(1, n_staff + 1)
                 fbuf.append(
                     f"{i}\t{ts(created)}\t工单已创建并分配给 staff{staff:05d}\t{copy_escape(desc)}\tt\t\\N\t"
-                    f"{i}\t{creator}\t\\N\t\\N\t[\"{phone}@citizen.example.cn\"]\n"
+                    f'{i}\t{creator}\t\\N\t\\N\t["{phone}@citizen.example.cn"]\n'
                 )
             if len(tbuf) >= CHUNK:
-                cp.write("".join(tbuf)); tbuf.clear()
+                cp.write("".join(tbuf))
+                tbuf.clear()
                 if fbuf:
-                    fp.write("".join(fbuf)); fbuf.clear()
+                    fp.write("".join(fbuf))
+                    fbuf.clear()
                 if i % 100_000 < CHUNK:
                     rate = i / (time.perf_counter() - t0)
                     log(f"  tickets {i:,}/{n:,} ({rate:,.0f}/s)")
@@ -367,8 +445,7 @@ def main() -> int:
     ap.add_argument("--tickets", type=int, default=1_000_000)
     ap.add_argument("--no-followups", action="store_true", help="skip the per-ticket opening follow-up")
     ap.add_argument("--seed", type=int, default=12345)
-    ap.add_argument("--force", action="store_true",
-                    help="drop and recreate the database if it already holds data")
+    ap.add_argument("--force", action="store_true", help="drop and recreate the database if it already holds data")
     args = ap.parse_args()
     if args.queues < 1 or args.staff < 1 or args.tickets < 0:
         ap.error("--queues and --staff must be >= 1, --tickets >= 0")
@@ -387,14 +464,18 @@ def main() -> int:
     state = existing_state()
     loaded = any(state.get(t, 0) for t in ("helpdesk_queue", "helpdesk_ticket")) or state.get("auth_user", 0)
     if state["foreign_tables"]:
-        log(f"database {dbname} has tables that are not this project's: "
-            f"{state['foreign_tables'][:10]} -- refusing to touch it")
+        log(
+            f"database {dbname} has tables that are not this project's: "
+            f"{state['foreign_tables'][:10]} -- refusing to touch it"
+        )
         return 2
     if loaded:
         if not args.force:
-            log(f"database {dbname} already loaded ({state.get('helpdesk_queue')} queues, "
+            log(
+                f"database {dbname} already loaded ({state.get('helpdesk_queue')} queues, "
                 f"{state.get('auth_user')} users, {state.get('helpdesk_ticket')} tickets); "
-                f"use --force to drop it and reload")
+                f"use --force to drop it and reload"
+            )
             return 3
         connections.close_all()
         drop_and_recreate(args.database_url)
@@ -432,8 +513,7 @@ def main() -> int:
         # Skip FK triggers during the load: the generated keys are consistent by
         # construction (queue ids from the DB, user ids 1..N, ticket ids 1..M).
         cur.execute("SET session_replication_role = replica")
-        info = load_tickets(cur, rng, queue_ids, args.staff, args.tickets,
-                            not args.no_followups, end)
+        info = load_tickets(cur, rng, queue_ids, args.staff, args.tickets, not args.no_followups, end)
         cur.execute("SET session_replication_role = DEFAULT")
         timings["tickets_and_followups_copy_s"] = info["tickets_copy_s"]
         log(f"{args.tickets:,} tickets (+ follow-ups) copied ({info['tickets_copy_s']} s)")
@@ -442,8 +522,9 @@ def main() -> int:
         for ddl in dropped:
             cur.execute(ddl)
         for table in ("helpdesk_ticket", "helpdesk_followup"):
-            cur.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
-                        f"GREATEST((SELECT max(id) FROM {table}), 1))")
+            cur.execute(
+                f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), GREATEST((SELECT max(id) FROM {table}), 1))"
+            )
         timings["indexes_s"] = round(time.perf_counter() - t, 1)
         log(f"{len(dropped)} secondary indexes rebuilt ({timings['indexes_s']} s)")
     connections.close_all()
@@ -452,11 +533,12 @@ def main() -> int:
 
     t = time.perf_counter()
     with psycopg.connect(**conninfo(args.database_url), autocommit=True) as c:
-        for table in ("auth_user", "helpdesk_usersettings", "helpdesk_queue",
-                      "helpdesk_ticket", "helpdesk_followup"):
+        for table in ("auth_user", "helpdesk_usersettings", "helpdesk_queue", "helpdesk_ticket", "helpdesk_followup"):
             c.execute(f"VACUUM (ANALYZE) {table}")
-        counts = {t_: c.execute(f"SELECT count(*) FROM {t_}").fetchone()[0]
-                  for t_ in ("helpdesk_queue", "auth_user", "helpdesk_ticket", "helpdesk_followup")}
+        counts = {
+            t_: c.execute(f"SELECT count(*) FROM {t_}").fetchone()[0]
+            for t_ in ("helpdesk_queue", "auth_user", "helpdesk_ticket", "helpdesk_followup")
+        }
         size = c.execute("SELECT pg_size_pretty(pg_database_size(current_database()))").fetchone()[0]
     timings["vacuum_analyze_s"] = round(time.perf_counter() - t, 1)
     timings["total_s"] = round(time.perf_counter() - t_all, 1)
@@ -466,8 +548,13 @@ def main() -> int:
         "database": dbname,
         "created_database": created_db,
         "reloaded": bool(loaded),
-        "requested": {"queues": args.queues, "staff": args.staff, "tickets": args.tickets,
-                      "followups": not args.no_followups, "seed": args.seed},
+        "requested": {
+            "queues": args.queues,
+            "staff": args.staff,
+            "tickets": args.tickets,
+            "followups": not args.no_followups,
+            "seed": args.seed,
+        },
         "counts": counts,
         "ticket_status_counts": {str(k): v for k, v in info["status_counts"].items()},
         "database_size": size,

@@ -68,8 +68,7 @@ def p95(samples: list[float]) -> float:
     return s[max(0, math.ceil(0.95 * len(s)) - 1)]
 
 
-def summarize(samples_s: list[float], queries: int, cpu_s: list[float] | None = None,
-              **extra) -> dict:
+def summarize(samples_s: list[float], queries: int, cpu_s: list[float] | None = None, **extra) -> dict:
     ms = [x * 1000 for x in samples_s]
     out = {
         "median_ms": round(statistics.median(ms), 1),
@@ -105,9 +104,11 @@ def timed(fn, *, warmup: int, repeat: int, label: str):
         result = fn()
         samples.append(time.perf_counter() - t)
         cpu.append(time.process_time() - c)
-    log(f"{label}: median {statistics.median(samples) * 1000:.1f} ms, "
+    log(
+        f"{label}: median {statistics.median(samples) * 1000:.1f} ms, "
         f"p95 {p95(samples) * 1000:.1f} ms, {queries} queries "
-        f"(python cpu median {statistics.median(cpu) * 1000:.1f} ms)")
+        f"(python cpu median {statistics.median(cpu) * 1000:.1f} ms)"
+    )
     return samples, queries, result, cpu
 
 
@@ -116,8 +117,9 @@ def main() -> int:
     ap.add_argument("--repeat", type=int, default=20, help="timed calls per page measurement")
     ap.add_argument("--warmup", type=int, default=2)
     ap.add_argument("--creates", type=int, default=50, help="tickets created per create measurement")
-    ap.add_argument("--queue", default="median",
-                    help="queue to list: 'median' (median ticket count, default), 'largest', or an id")
+    ap.add_argument(
+        "--queue", default="median", help="queue to list: 'median' (median ticket count, default), 'largest', or an id"
+    )
     ap.add_argument("--user", default=None, help="username to log in as (default: the first staff user)")
     ap.add_argument("--keep-created", action="store_true", help="keep the tickets the run creates")
     ap.add_argument("--skip-create", action="store_true")
@@ -133,7 +135,6 @@ def main() -> int:
     from django.db import connection
     from django.test import Client
     from django.urls import reverse
-
     from helpdesk.forms import TicketForm
     from helpdesk.models import FollowUp, Queue, Ticket
     from helpdesk.views.staff import get_user_queues
@@ -148,8 +149,10 @@ def main() -> int:
         n_tickets = cur.fetchone()[0]
         cur.execute("SELECT count(*) FROM helpdesk_followup")
         n_followups = cur.fetchone()[0]
-        cur.execute("SELECT queue_id, count(*) AS n, count(*) FILTER (WHERE status IN (1, 2))"
-                    " FROM helpdesk_ticket GROUP BY queue_id ORDER BY n, queue_id")
+        cur.execute(
+            "SELECT queue_id, count(*) AS n, count(*) FILTER (WHERE status IN (1, 2))"
+            " FROM helpdesk_ticket GROUP BY queue_id ORDER BY n, queue_id"
+        )
         per_queue = cur.fetchall()
     n_queues = Queue.objects.count()
     n_users = User.objects.count()
@@ -170,11 +173,16 @@ def main() -> int:
     queue_id, queue_tickets, queue_open = qrow
     queue = Queue.objects.get(pk=queue_id)
 
-    user = (User.objects.get(username=args.user) if args.user
-            else User.objects.filter(is_staff=True, is_superuser=False, is_active=True).order_by("id").first())
-    log(f"db {db['NAME']}: {n_queues:,} queues, {n_users:,} users, {n_tickets:,} tickets, "
+    user = (
+        User.objects.get(username=args.user)
+        if args.user
+        else User.objects.filter(is_staff=True, is_superuser=False, is_active=True).order_by("id").first()
+    )
+    log(
+        f"db {db['NAME']}: {n_queues:,} queues, {n_users:,} users, {n_tickets:,} tickets, "
         f"{n_followups:,} follow-ups; queue {queue_id} has {queue_tickets:,} tickets "
-        f"({queue_open:,} open); user {user.username}")
+        f"({queue_open:,} open); user {user.username}"
+    )
 
     client = Client()
     client.force_login(user)
@@ -189,17 +197,35 @@ def main() -> int:
             "psycopg": pkg_version("psycopg"),
             "postgresql": pg_version,
         },
-        "machine": {"cpus": os.cpu_count(), "platform": platform.platform(),
-                    "processor": _cpu_model(),
-                    "loadavg_at_start": [round(x, 2) for x in os.getloadavg()]},
+        "machine": {
+            "cpus": os.cpu_count(),
+            "platform": platform.platform(),
+            "processor": _cpu_model(),
+            "loadavg_at_start": [round(x, 2) for x in os.getloadavg()],
+        },
         "database": db["NAME"],
-        "data": {"queues": n_queues, "users": n_users, "active_users": n_active,
-                 "tickets": n_tickets, "followups": n_followups,
-                 "list_queue": {"id": queue_id, "title": queue.title, "pick": args.queue,
-                                "tickets": queue_tickets, "open_tickets": queue_open}},
-        "settings": {"warmup": args.warmup, "repeat": args.repeat, "creates": args.creates,
-                     "debug": settings.DEBUG, "client": "django.test.Client in-process",
-                     "p95": "nearest rank"},
+        "data": {
+            "queues": n_queues,
+            "users": n_users,
+            "active_users": n_active,
+            "tickets": n_tickets,
+            "followups": n_followups,
+            "list_queue": {
+                "id": queue_id,
+                "title": queue.title,
+                "pick": args.queue,
+                "tickets": queue_tickets,
+                "open_tickets": queue_open,
+            },
+        },
+        "settings": {
+            "warmup": args.warmup,
+            "repeat": args.repeat,
+            "creates": args.creates,
+            "debug": settings.DEBUG,
+            "client": "django.test.Client in-process",
+            "p95": "nearest rank",
+        },
         "measurements": {},
     }
     M = result["measurements"]
@@ -212,14 +238,19 @@ def main() -> int:
         assert r.status_code == 200, (r.status_code, page_url)
         return r
 
-    samples_page, q_page, resp, cpu_page = timed(get_page, warmup=args.warmup, repeat=args.repeat,
-                                          label="queue_list page")
+    samples_page, q_page, resp, cpu_page = timed(
+        get_page, warmup=args.warmup, repeat=args.repeat, label="queue_list page"
+    )
     html = resp.content.decode()
     m = re.search(r"datatables_ticket_list/([A-Za-z0-9+/=]*)", html)
     assert m, "datatables URL not found in the ticket list page"
     b64 = m.group(1)
     M["queue_list"] = summarize(
-        samples_page, q_page, cpu_page, url=page_url, view="helpdesk.views.staff.ticket_list",
+        samples_page,
+        q_page,
+        cpu_page,
+        url=page_url,
+        view="helpdesk.views.staff.ticket_list",
         what="HTML shell of the staff ticket list (filters, mass-update assign dropdown); rows come from queue_list_data",
         bytes=len(resp.content),
         assign_options=html.count("value='assign_"),
@@ -230,52 +261,68 @@ def main() -> int:
     # ---------------------------------------------------------------- JSON endpoint
     def data_getter(b64query: str):
         url = reverse("helpdesk:datatables_ticket_list", args=[b64query])
-        params = {"draw": "1", "start": "0", "length": "25",
-                  "search[value]": "", "search[regex]": "false"}
+        params = {"draw": "1", "start": "0", "length": "25", "search[value]": "", "search[regex]": "false"}
 
         def get_data():
             r = client.get(url, params)
             assert r.status_code == 200, (r.status_code, url)
             return r
+
         return url, get_data
 
     data_url, get_data = data_getter(b64)
-    samples_data, q_data, resp, cpu_data = timed(get_data, warmup=args.warmup, repeat=args.repeat,
-                                          label="queue_list_data (JSON)")
+    samples_data, q_data, resp, cpu_data = timed(
+        get_data, warmup=args.warmup, repeat=args.repeat, label="queue_list_data (JSON)"
+    )
     payload = resp.json()
     M["queue_list_data"] = summarize(
-        samples_data, q_data, cpu_data, url=data_url + "?draw=1&start=0&length=25&search[value]=",
+        samples_data,
+        q_data,
+        cpu_data,
+        url=data_url + "?draw=1&start=0&length=25&search[value]=",
         view="helpdesk.views.staff.datatables_ticket_list",
         what="DataTables JSON rows for the page above (first 25, helpdesk default order)",
-        bytes=len(resp.content), rows=len(payload["data"]),
-        records_filtered=payload["recordsFiltered"], records_total=payload["recordsTotal"],
+        bytes=len(resp.content),
+        rows=len(payload["data"]),
+        records_filtered=payload["recordsFiltered"],
+        records_total=payload["recordsTotal"],
     )
     assert payload["recordsFiltered"] == queue_open, (payload["recordsFiltered"], queue_open)
 
     total = [a + b for a, b in zip(samples_page, samples_data)]
     M["queue_list_total"] = summarize(
-        total, q_page + q_data, [a + b for a, b in zip(cpu_page, cpu_data)],
-        what="queue_list + queue_list_data, sample by sample (server time before the rows are visible)")
+        total,
+        q_page + q_data,
+        [a + b for a, b in zip(cpu_page, cpu_data)],
+        what="queue_list + queue_list_data, sample by sample (server time before the rows are visible)",
+    )
 
     # all statuses of the queue
     r = client.get(f"{reverse('helpdesk:list')}?queue={queue_id}")
     m = re.search(r"datatables_ticket_list/([A-Za-z0-9+/=]*)", r.content.decode())
     all_url, get_all = data_getter(m.group(1))
-    samples_all, q_all, resp, cpu_all = timed(get_all, warmup=args.warmup, repeat=args.repeat,
-                                        label="queue_list_data_all_statuses (JSON)")
+    samples_all, q_all, resp, cpu_all = timed(
+        get_all, warmup=args.warmup, repeat=args.repeat, label="queue_list_data_all_statuses (JSON)"
+    )
     payload = resp.json()
     M["queue_list_data_all_statuses"] = summarize(
-        samples_all, q_all, cpu_all, url=all_url + "?draw=1&start=0&length=25&search[value]=",
+        samples_all,
+        q_all,
+        cpu_all,
+        url=all_url + "?draw=1&start=0&length=25&search[value]=",
         view="helpdesk.views.staff.datatables_ticket_list",
         what="JSON rows for ?queue=<id> without a status filter (all of the queue's tickets)",
-        rows=len(payload["data"]), records_filtered=payload["recordsFiltered"])
+        rows=len(payload["data"]),
+        records_filtered=payload["recordsFiltered"],
+    )
 
     # ---------------------------------------------------------------- ticket creation
     if not args.skip_create:
         max_id_before = Ticket.objects.order_by("-id").values_list("id", flat=True).first() or 0
         max_fu_before = FollowUp.objects.order_by("-id").values_list("id", flat=True).first() or 0
-        assignees = list(User.objects.filter(is_staff=True, is_active=True)
-                         .order_by("id").values_list("id", flat=True)[:997])
+        assignees = list(
+            User.objects.filter(is_staff=True, is_active=True).order_by("id").values_list("id", flat=True)[:997]
+        )
         submit_url = reverse("helpdesk:submit")
         counter = {"i": 0}
 
@@ -285,8 +332,10 @@ def main() -> int:
             return {
                 "queue": str(queue_id),
                 "title": f"高新区肖家河街道幸福家园噪音扰民（基准测试 {i}）",
-                "body": ("市民来电反映：高新区肖家河街道幸福家园3栋附近夜间施工噪音很大，"
-                         "严重影响居民休息，希望相关部门尽快处理。诉求人要求尽快处理并回复。"),
+                "body": (
+                    "市民来电反映：高新区肖家河街道幸福家园3栋附近夜间施工噪音很大，"
+                    "严重影响居民休息，希望相关部门尽快处理。诉求人要求尽快处理并回复。"
+                ),
                 "priority": "3",
                 "due_date": "",
                 "submitter_email": f"1380000{i:04d}@citizen.example.cn",
@@ -298,10 +347,15 @@ def main() -> int:
             assert r.status_code == 302, (r.status_code, r.content[:2000])
             return r
 
-        samples_c, q_c, _, cpu_c = timed(post_create, warmup=args.warmup, repeat=args.creates,
-                                       label="ticket_create (POST /tickets/submit/)")
+        samples_c, q_c, _, cpu_c = timed(
+            post_create, warmup=args.warmup, repeat=args.creates, label="ticket_create (POST /tickets/submit/)"
+        )
         M["ticket_create"] = summarize(
-            samples_c, q_c, cpu_c, url=submit_url, view="helpdesk.views.staff.CreateTicketView (TicketForm)",
+            samples_c,
+            q_c,
+            cpu_c,
+            url=submit_url,
+            view="helpdesk.views.staff.CreateTicketView (TicketForm)",
             what="staff creates one ticket through the submit view; 302 to the new ticket",
             tickets_per_second=round(len(samples_c) / sum(samples_c), 2),
             mails_per_ticket=_mails_sent_per_call(post_create),
@@ -314,10 +368,14 @@ def main() -> int:
             assert form.is_valid(), form.errors
             return form.save(user=user)
 
-        samples_f, q_f, _, cpu_f = timed(form_save, warmup=args.warmup, repeat=args.creates,
-                                     label="ticket_create_form_save (TicketForm.save)")
+        samples_f, q_f, _, cpu_f = timed(
+            form_save, warmup=args.warmup, repeat=args.creates, label="ticket_create_form_save (TicketForm.save)"
+        )
         M["ticket_create_form_save"] = summarize(
-            samples_f, q_f, cpu_f, what="TicketForm(data).is_valid() + save(user) directly, no request",
+            samples_f,
+            q_f,
+            cpu_f,
+            what="TicketForm(data).is_valid() + save(user) directly, no request",
             tickets_per_second=round(len(samples_f) / sum(samples_f), 2),
             note="queue choices built once outside the loop; owner choices (every user) built per form, as the form does",
         )
@@ -327,11 +385,17 @@ def main() -> int:
             assert r.status_code == 200, r.status_code
             return r
 
-        samples_g, q_g, resp, cpu_g = timed(get_form, warmup=1, repeat=max(5, args.repeat // 2),
-                                        label="ticket_create_form_page (GET /tickets/submit/)")
+        samples_g, q_g, resp, cpu_g = timed(
+            get_form, warmup=1, repeat=max(5, args.repeat // 2), label="ticket_create_form_page (GET /tickets/submit/)"
+        )
         M["ticket_create_form_page"] = summarize(
-            samples_g, q_g, cpu_g, url=submit_url, what="the empty create form a staff member opens",
-            bytes=len(resp.content))
+            samples_g,
+            q_g,
+            cpu_g,
+            url=submit_url,
+            what="the empty create form a staff member opens",
+            bytes=len(resp.content),
+        )
 
         created = Ticket.objects.filter(id__gt=max_id_before).count()
         result["created_tickets"] = created

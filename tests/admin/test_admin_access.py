@@ -18,10 +18,26 @@ def _changelists():
 
 # Which roles may open each changelist (everyone else: 403).
 CHANGELIST_ACCESS = {
-    "organization_department": {R.OPERATOR, R.DISPATCHER, R.DEPT_STAFF, R.DEPT_LEADER, R.CITY_LEADER, R.VISIT_AGENT,
-                                R.INSPECTOR, R.SYSTEM_ADMIN},
-    "organization_area": {R.OPERATOR, R.DISPATCHER, R.DEPT_STAFF, R.DEPT_LEADER, R.CITY_LEADER, R.VISIT_AGENT,
-                          R.INSPECTOR, R.SYSTEM_ADMIN},
+    "organization_department": {
+        R.OPERATOR,
+        R.DISPATCHER,
+        R.DEPT_STAFF,
+        R.DEPT_LEADER,
+        R.CITY_LEADER,
+        R.VISIT_AGENT,
+        R.INSPECTOR,
+        R.SYSTEM_ADMIN,
+    },
+    "organization_area": {
+        R.OPERATOR,
+        R.DISPATCHER,
+        R.DEPT_STAFF,
+        R.DEPT_LEADER,
+        R.CITY_LEADER,
+        R.VISIT_AGENT,
+        R.INSPECTOR,
+        R.SYSTEM_ADMIN,
+    },
     "organization_user": {R.INSPECTOR, R.SYSTEM_ADMIN},
     "core_calendarday": {R.INSPECTOR, R.SYSTEM_ADMIN},
     "core_calendaryear": {R.INSPECTOR, R.SYSTEM_ADMIN},
@@ -29,14 +45,27 @@ CHANGELIST_ACCESS = {
     "outbox_outboxmessage": {R.SYSTEM_ADMIN},
     "notifications_notification": set(R.values),
     "appeals_appeal": {R.OPERATOR, R.DISPATCHER, R.CITY_LEADER, R.VISIT_AGENT, R.INSPECTOR},
-    "appeals_category": {R.OPERATOR, R.DISPATCHER, R.DEPT_STAFF, R.DEPT_LEADER, R.CITY_LEADER, R.INSPECTOR,
-                         R.SYSTEM_ADMIN},
+    "appeals_category": {
+        R.OPERATOR,
+        R.DISPATCHER,
+        R.DEPT_STAFF,
+        R.DEPT_LEADER,
+        R.CITY_LEADER,
+        R.INSPECTOR,
+        R.SYSTEM_ADMIN,
+    },
     "appeals_dispatchrule": {R.OPERATOR, R.DISPATCHER, R.INSPECTOR, R.SYSTEM_ADMIN},
     "tasks_task": {R.OPERATOR, R.DISPATCHER, R.DEPT_STAFF, R.DEPT_LEADER, R.CITY_LEADER, R.VISIT_AGENT, R.INSPECTOR},
     "tasks_slarule": {R.OPERATOR, R.DISPATCHER, R.INSPECTOR, R.SYSTEM_ADMIN},
     "tasks_reminder": {R.DISPATCHER, R.DEPT_STAFF, R.DEPT_LEADER, R.INSPECTOR},
-    "authorization_approvalrequest": {R.OPERATOR, R.DISPATCHER, R.DEPT_STAFF, R.DEPT_LEADER, R.CITY_LEADER,
-                                      R.INSPECTOR},
+    "authorization_approvalrequest": {
+        R.OPERATOR,
+        R.DISPATCHER,
+        R.DEPT_STAFF,
+        R.DEPT_LEADER,
+        R.CITY_LEADER,
+        R.INSPECTOR,
+    },
     "authorization_delegation": {R.DEPT_LEADER, R.CITY_LEADER, R.INSPECTOR},
     "authorization_instruction": {R.DISPATCHER, R.DEPT_STAFF, R.DEPT_LEADER, R.CITY_LEADER, R.INSPECTOR},
     "authorization_instructionreceipt": {R.DEPT_STAFF, R.DEPT_LEADER, R.CITY_LEADER, R.INSPECTOR},
@@ -72,8 +101,10 @@ def test_the_inspector_cannot_change_anything_through_the_admin(client, inspecto
         assert client.get(url).status_code == 403, url
         assert client.post(url, {"name": "x", "change_reason": "x"}).status_code == 403, url
     change_url = reverse("admin:organization_department_change", args=[housing.pk])
-    response = client.post(change_url, {"name": "被篡改", "code": housing.code, "kind": "bureau",
-                                        "area": housing.area_id, "change_reason": "x"})
+    response = client.post(
+        change_url,
+        {"name": "被篡改", "code": housing.code, "kind": "bureau", "area": housing.area_id, "change_reason": "x"},
+    )
     assert response.status_code == 403
     housing.refresh_from_db()
     assert housing.name == "市住房和城乡建设局"
@@ -95,16 +126,28 @@ def test_nobody_can_add_change_or_delete_action_log_entries(client, users_by_rol
     for user in users_by_role.values():
         client.force_login(user)
         assert client.post(reverse("admin:audit_auditevent_add"), {}).status_code == 403
-        assert client.post(reverse("admin:audit_auditevent_delete", args=[event.pk]), {"post": "yes"}).status_code in {403, 302}
+        assert client.post(reverse("admin:audit_auditevent_delete", args=[event.pk]), {"post": "yes"}).status_code in {
+            403,
+            302,
+        }
     assert AuditEvent.objects.filter(pk=event.pk).exists()
 
 
 def test_a_system_admin_creates_a_department_through_the_admin_form(client, system_admin, org):
     client.force_login(system_admin)
-    response = client.post(reverse("admin:organization_department_add"), {
-        "code": "WATER", "name": "市水务局", "short_name": "水务局", "kind": "bureau",
-        "parent": org["gov"].pk, "area": org["city"].pk, "phone": "", "change_reason": "机构改革新设",
-    })
+    response = client.post(
+        reverse("admin:organization_department_add"),
+        {
+            "code": "WATER",
+            "name": "市水务局",
+            "short_name": "水务局",
+            "kind": "bureau",
+            "parent": org["gov"].pk,
+            "area": org["city"].pk,
+            "phone": "",
+            "change_reason": "机构改革新设",
+        },
+    )
     assert response.status_code == 302, response.content.decode()[:2000]
     water = Department.objects.get(code="WATER")
     assert water.group.name == "dept:WATER"
@@ -119,10 +162,20 @@ def test_the_admin_form_shows_a_service_refusal_and_writes_nothing(client, syste
 
     child = make_department(code="ST9", parent=district, area=org["street"], kind="street_office")
     url = reverse("admin:organization_department_change", args=[district.pk])
-    response = client.post(url, {
-        "code": district.code, "name": district.name, "short_name": "", "kind": district.kind,
-        "parent": child.pk, "area": district.area_id, "phone": "", "is_active": "on", "change_reason": "试图成环",
-    })
+    response = client.post(
+        url,
+        {
+            "code": district.code,
+            "name": district.name,
+            "short_name": "",
+            "kind": district.kind,
+            "parent": child.pk,
+            "area": district.area_id,
+            "phone": "",
+            "is_active": "on",
+            "change_reason": "试图成环",
+        },
+    )
     assert response.status_code == 200  # the form again, with the error
     assert "errornote" in response.content.decode() or "errorlist" in response.content.decode()
     district.refresh_from_db()
@@ -133,10 +186,20 @@ def test_a_change_without_a_reason_is_refused(client, system_admin, org):
     client.force_login(system_admin)
     housing = org["housing"]
     url = reverse("admin:organization_department_change", args=[housing.pk])
-    response = client.post(url, {
-        "code": housing.code, "name": "新名字", "short_name": "", "kind": housing.kind,
-        "parent": org["gov"].pk, "area": housing.area_id, "phone": "", "is_active": "on", "change_reason": "",
-    })
+    response = client.post(
+        url,
+        {
+            "code": housing.code,
+            "name": "新名字",
+            "short_name": "",
+            "kind": housing.kind,
+            "parent": org["gov"].pk,
+            "area": housing.area_id,
+            "phone": "",
+            "is_active": "on",
+            "change_reason": "",
+        },
+    )
     assert response.status_code == 200
     housing.refresh_from_db()
     assert housing.name == "市住房和城乡建设局"
@@ -144,19 +207,36 @@ def test_a_change_without_a_reason_is_refused(client, system_admin, org):
 
 def test_a_system_admin_creates_and_reassigns_staff_through_the_admin(client, system_admin, org):
     client.force_login(system_admin)
-    response = client.post(reverse("admin:organization_user_add"), {
-        "username": "lisi", "name": "李四", "department": org["housing"].pk, "role": "dept_staff",
-        "email": "", "phone": "", "password1": "Xlx#2026river", "password2": "Xlx#2026river",
-        "change_reason": "新入职",
-    })
+    response = client.post(
+        reverse("admin:organization_user_add"),
+        {
+            "username": "lisi",
+            "name": "李四",
+            "department": org["housing"].pk,
+            "role": "dept_staff",
+            "email": "",
+            "phone": "",
+            "password1": "Xlx#2026river",
+            "password2": "Xlx#2026river",
+            "change_reason": "新入职",
+        },
+    )
     assert response.status_code == 302, response.content.decode()[:3000]
     lisi = User.objects.get(username="lisi")
     assert lisi.is_staff and lisi.check_password("Xlx#2026river")
     assert set(lisi.groups.values_list("name", flat=True)) == {"role:dept_staff", "dept:HOUSING"}
-    response = client.post(reverse("admin:organization_user_change", args=[lisi.pk]), {
-        "name": "李四", "department": org["market"].pk, "role": "dept_leader", "email": "", "phone": "",
-        "is_active": "on", "change_reason": "调任市场监管局",
-    })
+    response = client.post(
+        reverse("admin:organization_user_change", args=[lisi.pk]),
+        {
+            "name": "李四",
+            "department": org["market"].pk,
+            "role": "dept_leader",
+            "email": "",
+            "phone": "",
+            "is_active": "on",
+            "change_reason": "调任市场监管局",
+        },
+    )
     assert response.status_code == 302, response.content.decode()[:3000]
     assert set(lisi.groups.values_list("name", flat=True)) == {"role:dept_leader", "dept:MARKET"}
 
@@ -177,8 +257,11 @@ def test_each_role_lands_on_its_workbench_after_login(client, users_by_role):
 
     for role, user in users_by_role.items():
         client.logout()
-        response = client.post(reverse("admin:login"), {"username": user.username, "password": TEST_PASSWORD,
-                                                         "next": "/admin/"}, follow=True)
+        response = client.post(
+            reverse("admin:login"),
+            {"username": user.username, "password": TEST_PASSWORD, "next": "/admin/"},
+            follow=True,
+        )
         assert response.status_code == 200
         body = response.content.decode()
         assert 'id="workbench"' in body, role

@@ -13,10 +13,17 @@ def test_bigrams_find_two_character_words_and_numbers():
 
 
 def test_search_by_tracking_number_phone_and_words(org, catalog, operator):
-    noise = make_appeal(operator=operator, category=catalog["leaf"], area=org["street"], phone="13900000000",
-                        content="夜间施工噪音扰民")
-    target = make_appeal(operator=operator, category=catalog["leaf"], area=org["street"], phone="13811112222",
-                         content="小区门口有人长期占道经营，影响通行", address="滨江路12号")
+    noise = make_appeal(
+        operator=operator, category=catalog["leaf"], area=org["street"], phone="13900000000", content="夜间施工噪音扰民"
+    )
+    target = make_appeal(
+        operator=operator,
+        category=catalog["leaf"],
+        area=org["street"],
+        phone="13811112222",
+        content="小区门口有人长期占道经营，影响通行",
+        address="滨江路12号",
+    )
     qs = Appeal.objects.all()
     assert list(appeal_search(qs, target.tracking_number)) == [target]
     assert list(appeal_search(qs, "13811112222")) == [target]

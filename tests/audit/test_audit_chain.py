@@ -62,8 +62,10 @@ def test_verify_audit_chain_catches_a_recomputed_hash_that_breaks_the_next_link(
     victim.reason = "伪造"
     forged = compute_hash(victim.prev_hash, victim)
     with connection.cursor() as cursor:
-        cursor.execute(f"UPDATE {AuditEvent._meta.db_table} SET reason = %s, hash = %s WHERE seq = %s",
-                       ["伪造", forged, victim.seq])
+        cursor.execute(
+            f"UPDATE {AuditEvent._meta.db_table} SET reason = %s, hash = %s WHERE seq = %s",
+            ["伪造", forged, victim.seq],
+        )
     report = verify_chain()
     assert report.broken_seq == victim.seq + 1
 
@@ -98,8 +100,15 @@ def test_a_change_whose_log_entry_fails_is_rolled_back(org, system_admin, monkey
 
     monkeypatch.setattr(org_services, "record", broken)
     with pytest.raises(RuntimeError):
-        services.department_create(actor=system_admin, code="NEW", name="新部门", kind="bureau",
-                                   parent=org["gov"], area=org["city"], reason="x")
+        services.department_create(
+            actor=system_admin,
+            code="NEW",
+            name="新部门",
+            kind="bureau",
+            parent=org["gov"],
+            area=org["city"],
+            reason="x",
+        )
     assert not Department.objects.filter(code="NEW").exists()
 
 

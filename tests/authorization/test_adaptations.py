@@ -30,21 +30,34 @@ def now(time_machine, holidays_2026):
 @pytest.fixture
 def other_district(org):
     actor = org_services.system_actor()
-    return org_services.area_create(actor=actor, code="D02", name="五通桥区", kind="district", parent=org["city"],
-                                    reason="test")
+    return org_services.area_create(
+        actor=actor, code="D02", name="五通桥区", kind="district", parent=org["city"], reason="test"
+    )
 
 
 def _raise(city_leader, catalog, area, priority="P1", **kwargs):
     kwargs.setdefault("reason", "近一周占道经营投诉激增")
-    return adaptations.rule_adaptation_issue(actor=city_leader, kind=RAISE, category=kwargs.pop("category",
-                                             catalog["mid"]), area=area, priority=priority, **kwargs)
+    return adaptations.rule_adaptation_issue(
+        actor=city_leader,
+        kind=RAISE,
+        category=kwargs.pop("category", catalog["mid"]),
+        area=area,
+        priority=priority,
+        **kwargs,
+    )
 
 
 def _shorten(city_leader, catalog, area, amount, unit, **kwargs):
     kwargs.setdefault("reason", "汛期排水类诉求限时办结")
-    return adaptations.rule_adaptation_issue(actor=city_leader, kind=SHORTEN, category=kwargs.pop("category",
-                                             catalog["mid"]), area=area, resolve_amount=amount, resolve_unit=unit,
-                                             **kwargs)
+    return adaptations.rule_adaptation_issue(
+        actor=city_leader,
+        kind=SHORTEN,
+        category=kwargs.pop("category", catalog["mid"]),
+        area=area,
+        resolve_amount=amount,
+        resolve_unit=unit,
+        **kwargs,
+    )
 
 
 # --- Acceptance: "adaptation applies only within its period and area" ------------------------
@@ -66,15 +79,18 @@ def test_a_priority_adaptation_applies_only_within_its_period(org, catalog, city
     assert priority_at(adaptation.valid_until) == ("P2", None)  # expires by itself
 
 
-def test_a_priority_adaptation_applies_only_within_its_area_and_category(org, catalog, city_leader, now,
-                                                                         other_district):
+def test_a_priority_adaptation_applies_only_within_its_area_and_category(
+    org, catalog, city_leader, now, other_district
+):
     from apps.appeals import catalog as catalog_services
 
     adaptation = _raise(city_leader, catalog, org["district"])  # 市容环境 in 市中区
-    other_top = catalog_services.category_save(actor=org["actor"], code="02", name="交通出行", parent=None,
-                                               reason="test")
-    other_leaf = catalog_services.category_save(actor=org["actor"], code="0201", name="公交", parent=other_top,
-                                                reason="test")
+    other_top = catalog_services.category_save(
+        actor=org["actor"], code="02", name="交通出行", parent=None, reason="test"
+    )
+    other_leaf = catalog_services.category_save(
+        actor=org["actor"], code="0201", name="公交", parent=other_top, reason="test"
+    )
     at = T0 + dt.timedelta(hours=1)
     cases = [
         (catalog["leaf"], org["street"], "P1"),  # subcategory, sub-area
@@ -91,8 +107,9 @@ def test_a_priority_adaptation_applies_only_within_its_area_and_category(org, ca
         assert found == (adaptation if expected == "P1" else None)
 
 
-def test_adaptations_only_raise_the_highest_live_one_wins_and_revoked_ones_stop(org, catalog, city_leader, now,
-                                                                               time_machine):
+def test_adaptations_only_raise_the_highest_live_one_wins_and_revoked_ones_stop(
+    org, catalog, city_leader, now, time_machine
+):
     city_wide = _raise(city_leader, catalog, None, priority="P1", category=catalog["top"])
     district = _raise(city_leader, catalog, org["district"], priority="P0")
     leaf, street = catalog["leaf"], org["street"]
@@ -112,20 +129,26 @@ def test_adaptations_only_raise_the_highest_live_one_wins_and_revoked_ones_stop(
 
 def test_the_shortest_live_limit_applies_within_period_and_area(org, catalog, city_leader, now, other_district):
     three_days = _shorten(city_leader, catalog, None, 3, LimitUnit.CALENDAR_DAYS)
-    one_day = _shorten(city_leader, catalog, org["district"], 24, LimitUnit.HOURS,
-                       valid_until=T0 + dt.timedelta(days=10))
+    one_day = _shorten(
+        city_leader, catalog, org["district"], 24, LimitUnit.HOURS, valid_until=T0 + dt.timedelta(days=10)
+    )
     leaf = catalog["leaf"]
     at = T0 + dt.timedelta(hours=1)
     assert adaptations.adapted_resolve_limit(category=leaf, area=org["street"], at=at) == (24, "hours", one_day)
-    assert adaptations.adapted_resolve_limit(category=leaf, area=other_district, at=at) == (3, "calendar_days",
-                                                                                           three_days)
+    assert adaptations.adapted_resolve_limit(category=leaf, area=other_district, at=at) == (
+        3,
+        "calendar_days",
+        three_days,
+    )
     after = T0 + dt.timedelta(days=10)
-    assert adaptations.adapted_resolve_limit(category=leaf, area=org["street"], at=after) == (3, "calendar_days",
-                                                                                             three_days)
+    assert adaptations.adapted_resolve_limit(category=leaf, area=org["street"], at=after) == (
+        3,
+        "calendar_days",
+        three_days,
+    )
     assert adaptations.adapted_resolve_limit(category=catalog["top"], area=org["street"], at=at) is None
     assert adaptations.adapted_resolve_limit(category=leaf, area=org["street"], at=T0 + dt.timedelta(days=31)) is None
-    assert adaptations.adapted_resolve_limit(category=leaf, area=org["street"],
-                                             at=T0 - dt.timedelta(seconds=1)) is None
+    assert adaptations.adapted_resolve_limit(category=leaf, area=org["street"], at=T0 - dt.timedelta(seconds=1)) is None
 
 
 # --- Validation and who may ------------------------------------------------------------------
@@ -184,11 +207,14 @@ def test_issue_and_revoke_are_recorded_with_user_and_reason(org, catalog, city_l
         adaptations.rule_adaptation_revoke(actor=city_leader, adaptation=adaptation, reason="再次")
     rows = list(adaptation.history.order_by("history_date", "history_id"))
     assert [(r.history_user, r.history_change_reason, r.revoked_at) for r in rows] == [
-        (city_leader, "占道经营投诉一周内翻倍", None), (city_leader, "专项整治结束", T0 + dt.timedelta(days=3))]
+        (city_leader, "占道经营投诉一周内翻倍", None),
+        (city_leader, "专项整治结束", T0 + dt.timedelta(days=3)),
+    ]
     events = list(AuditEvent.objects.filter(target_type="authorization.ruleadaptation").order_by("seq"))
     assert [(e.action, e.actor, e.reason) for e in events] == [
         ("rule_adaptation.issued", city_leader, "占道经营投诉一周内翻倍"),
-        ("rule_adaptation.revoked", city_leader, "专项整治结束")]
+        ("rule_adaptation.revoked", city_leader, "专项整治结束"),
+    ]
     assert events[0].changes["area"] == "D01" and events[0].changes["priority"] == "P1"
 
 
@@ -214,8 +240,12 @@ def test_adaptation_pages_by_role(client, org, catalog, users_by_role, now):
         assert client.get(change).status_code == (200 if role in readers else 403), role
     client.force_login(users_by_role["inspector"])
     assert client.get(reverse("admin:authorization_ruleadaptation_add")).status_code == 403
-    assert client.post(reverse("admin:authorization_ruleadaptation_revoke", args=[adaptation.pk]),
-                       {"version": 0, "reason": "x"}).status_code == 403
+    assert (
+        client.post(
+            reverse("admin:authorization_ruleadaptation_revoke", args=[adaptation.pk]), {"version": 0, "reason": "x"}
+        ).status_code
+        == 403
+    )
     adaptation.refresh_from_db()
     assert adaptation.revoked_at is None
 
@@ -224,9 +254,19 @@ def test_a_city_leader_adapts_and_revokes_through_the_admin(client, org, catalog
     client.force_login(city_leader)
     add = reverse("admin:authorization_ruleadaptation_add")
     assert client.get(add).status_code == 200
-    form = {"kind": "shorten_limit", "category": catalog["mid"].pk, "area": org["district"].pk, "priority": "",
-            "resolve_amount": "48", "resolve_unit": "hours", "valid_from_0": "2026-06-01", "valid_from_1": "10:00:00",
-            "valid_until_0": "", "valid_until_1": "", "change_reason": "汛期"}
+    form = {
+        "kind": "shorten_limit",
+        "category": catalog["mid"].pk,
+        "area": org["district"].pk,
+        "priority": "",
+        "resolve_amount": "48",
+        "resolve_unit": "hours",
+        "valid_from_0": "2026-06-01",
+        "valid_from_1": "10:00:00",
+        "valid_until_0": "",
+        "valid_until_1": "",
+        "change_reason": "汛期",
+    }
     refused = client.post(add, {**form, "resolve_amount": "30", "resolve_unit": "calendar_days"})
     assert refused.status_code == 200 and refused.context["adminform"].form.non_field_errors()
     assert not RuleAdaptation.objects.exists()
@@ -241,7 +281,9 @@ def test_a_city_leader_adapts_and_revokes_through_the_admin(client, org, catalog
     assert client.post(revoke, {"version": 0, "reason": "汛期结束"}).status_code == 302
     adaptation.refresh_from_db()
     assert adaptation.revoked_at == T0
-    assert revoke not in client.get(reverse("admin:authorization_ruleadaptation_change",
-                                            args=[adaptation.pk])).content.decode()
+    assert (
+        revoke
+        not in client.get(reverse("admin:authorization_ruleadaptation_change", args=[adaptation.pk])).content.decode()
+    )
     listed = client.get(reverse("admin:authorization_ruleadaptation_changelist"), {"state": "revoked"})
     assert [a.pk for a in listed.context["cl"].result_list] == [adaptation.pk]

@@ -31,33 +31,69 @@ def housing_task(org, catalog, operator, dispatcher):
 @pytest.fixture
 def delegated_leader(org, city_leader, dept_leader):
     """The housing bureau's leader may approve extensions up to 5 working days for 60 days."""
-    services.delegation_grant(actor=city_leader, grantee=dept_leader, kind="extension", scope=org["housing"],
-                              max_extension_days=5, valid_until=timezone.now() + dt.timedelta(days=60),
-                              reason="住建系统延期审批授权")
+    services.delegation_grant(
+        actor=city_leader,
+        grantee=dept_leader,
+        kind="extension",
+        scope=org["housing"],
+        max_extension_days=5,
+        valid_until=timezone.now() + dt.timedelta(days=60),
+        reason="住建系统延期审批授权",
+    )
     return dept_leader
 
 
 def test_a_leader_delegates_only_what_they_hold(org, city_leader, dept_leader, delegated_leader):
     other_leader = make_user(role="dept_leader", department=org["housing"])
     # Within what they hold: fine.
-    services.delegation_grant(actor=dept_leader, grantee=other_leader, kind="extension", scope=org["housing"],
-                              max_extension_days=3, valid_until=timezone.now() + dt.timedelta(days=30),
-                              reason="分管副局长")
+    services.delegation_grant(
+        actor=dept_leader,
+        grantee=other_leader,
+        kind="extension",
+        scope=org["housing"],
+        max_extension_days=3,
+        valid_until=timezone.now() + dt.timedelta(days=30),
+        reason="分管副局长",
+    )
     with pytest.raises(DomainError, match="5"):
-        services.delegation_grant(actor=dept_leader, grantee=other_leader, kind="extension", scope=org["housing"],
-                                  max_extension_days=8, valid_until=timezone.now() + dt.timedelta(days=30),
-                                  reason="超限")
+        services.delegation_grant(
+            actor=dept_leader,
+            grantee=other_leader,
+            kind="extension",
+            scope=org["housing"],
+            max_extension_days=8,
+            valid_until=timezone.now() + dt.timedelta(days=30),
+            reason="超限",
+        )
     with pytest.raises(NotPermitted):
-        services.delegation_grant(actor=dept_leader, grantee=other_leader, kind="extension", scope=org["market"],
-                                  max_extension_days=3, valid_until=timezone.now() + dt.timedelta(days=30),
-                                  reason="越权")
+        services.delegation_grant(
+            actor=dept_leader,
+            grantee=other_leader,
+            kind="extension",
+            scope=org["market"],
+            max_extension_days=3,
+            valid_until=timezone.now() + dt.timedelta(days=30),
+            reason="越权",
+        )
     with pytest.raises(NotPermitted):
-        services.delegation_grant(actor=dept_leader, grantee=other_leader, kind="closure", scope=org["housing"],
-                                  valid_until=timezone.now() + dt.timedelta(days=30), reason="未持有")
+        services.delegation_grant(
+            actor=dept_leader,
+            grantee=other_leader,
+            kind="closure",
+            scope=org["housing"],
+            valid_until=timezone.now() + dt.timedelta(days=30),
+            reason="未持有",
+        )
     with pytest.raises(DomainError):
-        services.delegation_grant(actor=dept_leader, grantee=other_leader, kind="extension", scope=org["housing"],
-                                  max_extension_days=3, valid_until=timezone.now() + dt.timedelta(days=90),
-                                  reason="超期")
+        services.delegation_grant(
+            actor=dept_leader,
+            grantee=other_leader,
+            kind="extension",
+            scope=org["housing"],
+            max_extension_days=3,
+            valid_until=timezone.now() + dt.timedelta(days=90),
+            reason="超期",
+        )
     assert AuditEvent.objects.filter(action="delegation.granted").count() == 2
 
 
@@ -66,17 +102,25 @@ def test_an_approved_extension_moves_the_due_date_on_the_working_day_calendar(
 ):
     time_machine.move_to(dt.datetime(2026, 9, 24, 10, 0, tzinfo=TZ), tick=False)
     dept_leader = make_user(role="dept_leader", department=org["housing"])
-    services.delegation_grant(actor=city_leader, grantee=dept_leader, kind="extension", scope=org["housing"],
-                              max_extension_days=5, valid_until=timezone.now() + dt.timedelta(days=60),
-                              reason="授权")
+    services.delegation_grant(
+        actor=city_leader,
+        grantee=dept_leader,
+        kind="extension",
+        scope=org["housing"],
+        max_extension_days=5,
+        valid_until=timezone.now() + dt.timedelta(days=60),
+        reason="授权",
+    )
     appeal = make_appeal(operator=operator, category=catalog["leaf"], area=org["street"])
     task = task_services.appeal_dispatch(actor=dispatcher, appeal=appeal, lead=org["housing"], override_reason="测试")
     assert task.resolve_due_at == dt.datetime(2026, 10, 1, 10, 0, tzinfo=TZ)  # 7 calendar days
-    request = services.approval_request(actor=dept_staff, kind="extension", task=task, extension_days=3,
-                                        reason="需协调多个部门现场勘验")
+    request = services.approval_request(
+        actor=dept_staff, kind="extension", task=task, extension_days=3, reason="需协调多个部门现场勘验"
+    )
     # Routed to the delegated leader, not to the city leader.
     assert list(request.approvalrequestuserobjectpermission_set.values_list("user__username", flat=True)) == [
-        dept_leader.username]
+        dept_leader.username
+    ]
     services.approval_decide(actor=dept_leader, request=request, approve=True, comment="同意延期3个工作日")
     task.refresh_from_db()
     # The limit fell on Thu 10-01, a holiday: three working days are 10-08, 10-09 and the make-up
@@ -90,11 +134,18 @@ def test_an_approved_extension_moves_the_due_date_on_the_working_day_calendar(
 
 def test_a_leader_outside_the_scope_is_refused_with_a_clear_message(org, housing_task, dept_staff, city_leader):
     market_leader = make_user(role="dept_leader", department=org["market"])
-    services.delegation_grant(actor=city_leader, grantee=market_leader, kind="extension", scope=org["market"],
-                              max_extension_days=5, valid_until=timezone.now() + dt.timedelta(days=60),
-                              reason="市场监管授权")
-    request = services.approval_request(actor=dept_staff, kind="extension", task=housing_task, extension_days=2,
-                                        reason="需要更多时间")
+    services.delegation_grant(
+        actor=city_leader,
+        grantee=market_leader,
+        kind="extension",
+        scope=org["market"],
+        max_extension_days=5,
+        valid_until=timezone.now() + dt.timedelta(days=60),
+        reason="市场监管授权",
+    )
+    request = services.approval_request(
+        actor=dept_staff, kind="extension", task=housing_task, extension_days=2, reason="需要更多时间"
+    )
     with pytest.raises(NotPermitted, match="outside the scope"):
         services.approval_decide(actor=market_leader, request=request, approve=True, comment="同意")
     request.refresh_from_db()
@@ -102,8 +153,9 @@ def test_a_leader_outside_the_scope_is_refused_with_a_clear_message(org, housing
 
 
 def test_a_leader_past_the_validity_is_refused(org, housing_task, dept_staff, delegated_leader, time_machine):
-    request = services.approval_request(actor=dept_staff, kind="extension", task=housing_task, extension_days=2,
-                                        reason="需要更多时间")
+    request = services.approval_request(
+        actor=dept_staff, kind="extension", task=housing_task, extension_days=2, reason="需要更多时间"
+    )
     time_machine.move_to(timezone.now() + dt.timedelta(days=61), tick=False)
     with pytest.raises(NotPermitted, match="valid"):
         services.approval_decide(actor=delegated_leader, request=request, approve=True, comment="同意")
@@ -112,8 +164,9 @@ def test_a_leader_past_the_validity_is_refused(org, housing_task, dept_staff, de
 def test_above_the_limit_goes_to_the_city_leaders_and_the_delegate_is_refused(
     org, housing_task, dept_staff, delegated_leader, city_leader
 ):
-    request = services.approval_request(actor=dept_staff, kind="extension", task=housing_task, extension_days=8,
-                                        reason="工程量大")
+    request = services.approval_request(
+        actor=dept_staff, kind="extension", task=housing_task, extension_days=8, reason="工程量大"
+    )
     routed = set(request.approvalrequestuserobjectpermission_set.values_list("user_id", flat=True))
     assert routed == {city_leader.pk}
     with pytest.raises(NotPermitted, match="at most 5"):
@@ -121,10 +174,12 @@ def test_above_the_limit_goes_to_the_city_leaders_and_the_delegate_is_refused(
     services.approval_decide(actor=city_leader, request=request, approve=True, comment="特殊情况同意")
 
 
-def test_nobody_decides_their_own_request_and_a_decision_needs_a_comment(org, housing_task, delegated_leader,
-                                                                        city_leader):
-    request = services.approval_request(actor=delegated_leader, kind="extension", task=housing_task,
-                                        extension_days=2, reason="本人申请")
+def test_nobody_decides_their_own_request_and_a_decision_needs_a_comment(
+    org, housing_task, delegated_leader, city_leader
+):
+    request = services.approval_request(
+        actor=delegated_leader, kind="extension", task=housing_task, extension_days=2, reason="本人申请"
+    )
     with pytest.raises(NotPermitted):
         services.approval_decide(actor=delegated_leader, request=request, approve=True, comment="自批")
     with pytest.raises(DomainError):
@@ -134,8 +189,9 @@ def test_nobody_decides_their_own_request_and_a_decision_needs_a_comment(org, ho
 
 
 def test_the_second_of_two_deciders_is_told_who_decided(org, housing_task, dept_staff, delegated_leader, city_leader):
-    request = services.approval_request(actor=dept_staff, kind="extension", task=housing_task, extension_days=2,
-                                        reason="需要更多时间")
+    request = services.approval_request(
+        actor=dept_staff, kind="extension", task=housing_task, extension_days=2, reason="需要更多时间"
+    )
     stale_copy = ApprovalRequest.objects.get(pk=request.pk)
     services.approval_decide(actor=delegated_leader, request=request, approve=False, comment="理由不充分")
     with pytest.raises(StaleObject, match=delegated_leader.username):
@@ -168,8 +224,12 @@ def test_two_leaders_deciding_at_the_same_moment_make_exactly_one_decision():
     def decide(leader):
         try:
             barrier.wait()
-            services.approval_decide(actor=leader, request=ApprovalRequest.objects.get(pk=request.pk), approve=True,
-                                     comment=f"{leader.username} 同意")
+            services.approval_decide(
+                actor=leader,
+                request=ApprovalRequest.objects.get(pk=request.pk),
+                approve=True,
+                comment=f"{leader.username} 同意",
+            )
             outcomes.append("decided")
         except StaleObject as exc:
             outcomes.append(f"told: {exc}")
@@ -196,7 +256,9 @@ def test_escalation_lets_the_city_leader_see_that_appeal_and_nothing_else(
     other = make_appeal(operator=operator, category=catalog["leaf"], area=org["street"])
     other_task = task_services.appeal_dispatch(actor=dispatcher, appeal=other, lead=org["market"])
     assert not task_permissions.can_view(city_leader, task)
-    request = services.approval_request(actor=dept_staff, kind="escalation", task=task, reason="涉及多部门，需市政府协调")
+    request = services.approval_request(
+        actor=dept_staff, kind="escalation", task=task, reason="涉及多部门，需市政府协调"
+    )
     services.approval_decide(actor=city_leader, request=request, approve=True, comment="同意提级")
     appeal.refresh_from_db()
     task.refresh_from_db()
@@ -224,20 +286,31 @@ def test_approved_exclusion_marks_the_appeal_and_closure_closes_the_task(
 
 
 def test_stale_requests_remind_then_go_up_to_the_grantor_once(
-    org, housing_task, dept_staff, delegated_leader, city_leader, holidays_2026, django_capture_on_commit_callbacks,
-    system_actor
+    org,
+    housing_task,
+    dept_staff,
+    delegated_leader,
+    city_leader,
+    holidays_2026,
+    django_capture_on_commit_callbacks,
+    system_actor,
 ):
-    request = services.approval_request(actor=dept_staff, kind="extension", task=housing_task, extension_days=2,
-                                        reason="需要更多时间")
+    request = services.approval_request(
+        actor=dept_staff, kind="extension", task=housing_task, extension_days=2, reason="需要更多时间"
+    )
     first = request.next_escalation_at
     with django_capture_on_commit_callbacks(execute=True):
         assert services.approval_sweep(actor=system_actor, now=first - dt.timedelta(minutes=1)) == {
-            "reminded": 0, "handed_up": 0}
+            "reminded": 0,
+            "handed_up": 0,
+        }
         assert services.approval_sweep(actor=system_actor, now=first) == {"reminded": 1, "handed_up": 0}
         assert services.approval_sweep(actor=system_actor, now=first) == {"reminded": 0, "handed_up": 0}
     request.refresh_from_db()
-    assert delegated_leader.notifications.filter(title__contains="Reminder").count() == 1 or \
-        delegated_leader.notifications.count() >= 2
+    assert (
+        delegated_leader.notifications.filter(title__contains="Reminder").count() == 1
+        or delegated_leader.notifications.count() >= 2
+    )
     second = request.next_escalation_at
     assert second > first
     with django_capture_on_commit_callbacks(execute=True):
@@ -250,13 +323,15 @@ def test_stale_requests_remind_then_go_up_to_the_grantor_once(
     assert AuditEvent.objects.filter(action="approval.handed_up", target_id=str(request.pk)).count() == 1
 
 
-def test_the_workbench_query_count_does_not_grow_with_requests(client, org, catalog, operator, dispatcher, dept_staff,
-                                                               city_leader):
+def test_the_workbench_query_count_does_not_grow_with_requests(
+    client, org, catalog, operator, dispatcher, dept_staff, city_leader
+):
     def make(n):
         for _ in range(n):
             appeal = make_appeal(operator=operator, category=catalog["leaf"], area=org["street"])
-            task = task_services.appeal_dispatch(actor=dispatcher, appeal=appeal, lead=org["housing"],
-                                                 override_reason="测试")
+            task = task_services.appeal_dispatch(
+                actor=dispatcher, appeal=appeal, lead=org["housing"], override_reason="测试"
+            )
             services.approval_request(actor=dept_staff, kind="extension", task=task, extension_days=2, reason="延期")
 
     make(3)
@@ -273,35 +348,48 @@ def test_the_workbench_query_count_does_not_grow_with_requests(client, org, cata
     assert "leader-figures" in response.content.decode()
 
 
-def test_a_leader_decides_several_requests_of_one_kind_with_one_comment(client, org, catalog, operator, dispatcher,
-                                                                       dept_staff, city_leader):
+def test_a_leader_decides_several_requests_of_one_kind_with_one_comment(
+    client, org, catalog, operator, dispatcher, dept_staff, city_leader
+):
     requests = []
     for _ in range(3):
         appeal = make_appeal(operator=operator, category=catalog["leaf"], area=org["street"])
-        task = task_services.appeal_dispatch(actor=dispatcher, appeal=appeal, lead=org["housing"],
-                                             override_reason="测试")
-        requests.append(services.approval_request(actor=dept_staff, kind="extension", task=task, extension_days=1,
-                                                  reason="延期"))
+        task = task_services.appeal_dispatch(
+            actor=dispatcher, appeal=appeal, lead=org["housing"], override_reason="测试"
+        )
+        requests.append(
+            services.approval_request(actor=dept_staff, kind="extension", task=task, extension_days=1, reason="延期")
+        )
     client.force_login(city_leader)
     url = reverse("admin:authorization_approvalrequest_changelist")
-    response = client.post(url, {"action": "approve_selected", "_selected_action": [r.pk for r in requests],
-                                 "apply": "1", "comment": "统一同意"})
+    response = client.post(
+        url,
+        {
+            "action": "approve_selected",
+            "_selected_action": [r.pk for r in requests],
+            "apply": "1",
+            "comment": "统一同意",
+        },
+    )
     assert response.status_code == 302
     assert set(ApprovalRequest.objects.values_list("status", "comment")) == {("approved", "统一同意")}
 
 
-def test_the_appeal_page_shows_every_request_decision_comment_and_decider(client, org, housing_task, dept_staff,
-                                                                          city_leader, operator):
-    request = services.approval_request(actor=dept_staff, kind="extension", task=housing_task, extension_days=2,
-                                        reason="需要更多时间")
+def test_the_appeal_page_shows_every_request_decision_comment_and_decider(
+    client, org, housing_task, dept_staff, city_leader, operator
+):
+    request = services.approval_request(
+        actor=dept_staff, kind="extension", task=housing_task, extension_days=2, reason="需要更多时间"
+    )
     services.approval_decide(actor=city_leader, request=request, approve=False, comment="请按期办结")
     client.force_login(operator)
     body = client.get(reverse("admin:appeals_appeal_change", args=[housing_task.appeal_id])).content.decode()
     assert "需要更多时间" in body and "请按期办结" in body and city_leader.username in body
 
 
-def test_department_staff_request_an_extension_from_the_work_order_page(client, org, housing_task, dept_staff,
-                                                                       delegated_leader):
+def test_department_staff_request_an_extension_from_the_work_order_page(
+    client, org, housing_task, dept_staff, delegated_leader
+):
     client.force_login(dept_staff)
     url = reverse("admin:tasks_task_request_extension", args=[housing_task.pk])
     response = client.post(url, {"version": housing_task.version, "days": 2, "reason": "需协调"})
@@ -309,8 +397,10 @@ def test_department_staff_request_an_extension_from_the_work_order_page(client, 
     request = ApprovalRequest.objects.get()
     assert request.requested_by == dept_staff and request.extension_days == 2
     client.force_login(delegated_leader)
-    response = client.post(reverse("admin:authorization_approvalrequest_approve", args=[request.pk]),
-                           {"version": request.version, "comment": "同意"})
+    response = client.post(
+        reverse("admin:authorization_approvalrequest_approve", args=[request.pk]),
+        {"version": request.version, "comment": "同意"},
+    )
     assert response.status_code == 302
     request.refresh_from_db()
     assert request.status == "approved"

@@ -36,8 +36,12 @@ def market_staff(org):
 @pytest.fixture
 def consultation(org, city_leader, now):
     return consultations.consultation_open(
-        actor=city_leader, topic="老旧小区占道经营整治分工", question="请各部门就职责分工和整治时限提出意见。",
-        deadline=DEADLINE, departments=[org["housing"], org["market"]])
+        actor=city_leader,
+        topic="老旧小区占道经营整治分工",
+        question="请各部门就职责分工和整治时限提出意见。",
+        deadline=DEADLINE,
+        departments=[org["housing"], org["market"]],
+    )
 
 
 def _invite(consultation, department):
@@ -56,8 +60,12 @@ def test_a_leader_opens_a_consultation_and_the_invited_departments_are_told(
 ):
     with django_capture_on_commit_callbacks(execute=True):
         consultation = consultations.consultation_open(
-            actor=city_leader, topic="分工", question="请提出意见", deadline=DEADLINE,
-            departments=[org["market"], org["housing"], org["housing"]])
+            actor=city_leader,
+            topic="分工",
+            question="请提出意见",
+            deadline=DEADLINE,
+            departments=[org["market"], org["housing"], org["housing"]],
+        )
     assert consultation.status == Consultation.Status.OPEN and consultation.opened_at == T0
     assert [i.department for i in consultation.invites.order_by("department__path")] == [org["housing"], org["market"]]
     row = consultation.history.get()
@@ -69,8 +77,9 @@ def test_a_leader_opens_a_consultation_and_the_invited_departments_are_told(
     assert Notification.objects.filter(recipient=market_staff).count() == 1
 
 
-def test_opening_needs_a_future_deadline_a_department_and_a_leader(org, catalog, operator, city_leader, dept_leader,
-                                                                   dept_staff, dispatcher, now):
+def test_opening_needs_a_future_deadline_a_department_and_a_leader(
+    org, catalog, operator, city_leader, dept_leader, dept_staff, dispatcher, now
+):
     def open_(actor, **kwargs):
         args = {"topic": "分工", "question": "请提出意见", "deadline": DEADLINE, "departments": [org["market"]]}
         return consultations.consultation_open(actor=actor, **{**args, **kwargs})
@@ -95,8 +104,9 @@ def test_opening_needs_a_future_deadline_a_department_and_a_leader(org, catalog,
 # --- Acceptance: "consultation deadline and late flag" ----------------------------------------
 
 
-def test_opinions_after_the_deadline_are_accepted_and_flagged_late(org, consultation, dept_staff, market_staff,
-                                                                   time_machine):
+def test_opinions_after_the_deadline_are_accepted_and_flagged_late(
+    org, consultation, dept_staff, market_staff, time_machine
+):
     housing, market = _invite(consultation, org["housing"]), _invite(consultation, org["market"])
     _at(time_machine, 1)
     housing = consultations.consultation_give_opinion(actor=dept_staff, invite=housing, opinion="住建局负责小区内部")
@@ -110,7 +120,9 @@ def test_opinions_after_the_deadline_are_accepted_and_flagged_late(org, consulta
     assert market.opinion_at == T0 + dt.timedelta(hours=5) and market.is_late
     events = AuditEvent.objects.filter(action="consultation.opinion_given").order_by("seq")
     assert [(e.actor, e.changes["department"], e.changes["late"]) for e in events] == [
-        (dept_staff, "HOUSING", False), (market_staff, "MARKET", True)]
+        (dept_staff, "HOUSING", False),
+        (market_staff, "MARKET", True),
+    ]
 
 
 def test_an_opinion_may_be_revised_until_the_conclusion_and_the_history_keeps_each_version(
@@ -121,12 +133,17 @@ def test_an_opinion_may_be_revised_until_the_conclusion_and_the_history_keeps_ea
     consultations.consultation_give_opinion(actor=dept_staff, invite=invite, opinion="初步意见")
     _at(time_machine, 2)
     invite = consultations.consultation_give_opinion(actor=dept_leader, invite=invite, opinion="经局务会研究的意见")
-    assert (invite.opinion, invite.opinion_by, invite.opinion_at) == ("经局务会研究的意见", dept_leader,
-                                                                      T0 + dt.timedelta(hours=2))
+    assert (invite.opinion, invite.opinion_by, invite.opinion_at) == (
+        "经局务会研究的意见",
+        dept_leader,
+        T0 + dt.timedelta(hours=2),
+    )
     rows = list(invite.history.order_by("history_date", "history_id"))
     assert [(r.history_user, r.history_change_reason, r.opinion) for r in rows] == [
-        (city_leader, _("department invited"), ""), (dept_staff, _("opinion given"), "初步意见"),
-        (dept_leader, _("opinion revised"), "经局务会研究的意见")]
+        (city_leader, _("department invited"), ""),
+        (dept_staff, _("opinion given"), "初步意见"),
+        (dept_leader, _("opinion revised"), "经局务会研究的意见"),
+    ]
     assert AuditEvent.objects.filter(action="consultation.opinion_revised", actor=dept_leader).count() == 1
     _at(time_machine, 3)
     consultations.consultation_conclude(actor=city_leader, consultation=consultation, decision="住建局牵头")
@@ -139,14 +156,16 @@ def test_an_opinion_may_be_revised_until_the_conclusion_and_the_history_keeps_ea
 def test_the_opener_concludes_with_the_duration_and_missing_opinions_stay_visible(
     org, consultation, city_leader, dept_staff, time_machine, django_capture_on_commit_callbacks
 ):
-    consultations.consultation_give_opinion(actor=dept_staff, invite=_invite(consultation, org["housing"]),
-                                            opinion="同意牵头")
+    consultations.consultation_give_opinion(
+        actor=dept_staff, invite=_invite(consultation, org["housing"]), opinion="同意牵头"
+    )
     _at(time_machine, 6)
     with pytest.raises(DomainError):
         consultations.consultation_conclude(actor=city_leader, consultation=consultation, decision=" ")
     with django_capture_on_commit_callbacks(execute=True):
-        consultation = consultations.consultation_conclude(actor=city_leader, consultation=consultation,
-                                                           decision="由住建局牵头，市场监管局配合，两周内完成")
+        consultation = consultations.consultation_conclude(
+            actor=city_leader, consultation=consultation, decision="由住建局牵头，市场监管局配合，两周内完成"
+        )
     assert consultation.status == Consultation.Status.CONCLUDED
     assert consultation.concluded_at == T0 + dt.timedelta(hours=6)
     assert consultation.duration == dt.timedelta(hours=6)
@@ -189,8 +208,9 @@ def test_only_invited_departments_give_opinions_and_only_the_opener_concludes(
 # --- Admin pages -----------------------------------------------------------------------------
 
 
-def test_consultation_pages_by_role(client, org, consultation, city_leader, dept_staff, market_staff, inspector,
-                                   operator):
+def test_consultation_pages_by_role(
+    client, org, consultation, city_leader, dept_staff, market_staff, inspector, operator
+):
     stranger = make_user(role="dept_staff", department=org["district_gov"])
     housing, market = _invite(consultation, org["housing"]), _invite(consultation, org["market"])
     consultations.consultation_give_opinion(actor=market_staff, invite=market, opinion="市场监管局的意见")
@@ -211,8 +231,7 @@ def test_consultation_pages_by_role(client, org, consultation, city_leader, dept
     client.force_login(stranger)
     assert list(client.get(invites).context["cl"].result_list) == []
     assert client.get(reverse("admin:authorization_consultation_change", args=[consultation.pk])).status_code == 404
-    assert client.get(reverse("admin:authorization_consultation_conclude",
-                              args=[consultation.pk])).status_code == 404
+    assert client.get(reverse("admin:authorization_consultation_conclude", args=[consultation.pk])).status_code == 404
 
     for reader in (city_leader, inspector):
         client.force_login(reader)
@@ -220,8 +239,13 @@ def test_consultation_pages_by_role(client, org, consultation, city_leader, dept
         assert page.status_code == 200 and "市场监管局的意见" in page.content.decode()
         assert client.get(reverse("admin:authorization_consultationinvite_change", args=[market.pk])).status_code == 200
     client.force_login(inspector)
-    assert client.post(reverse("admin:authorization_consultation_conclude", args=[consultation.pk]),
-                       {"version": 0, "decision": "x"}).status_code == 403
+    assert (
+        client.post(
+            reverse("admin:authorization_consultation_conclude", args=[consultation.pk]),
+            {"version": 0, "decision": "x"},
+        ).status_code
+        == 403
+    )
     client.force_login(operator)
     assert client.get(reverse("admin:authorization_consultation_changelist")).status_code == 403
     consultation.refresh_from_db()
@@ -232,9 +256,17 @@ def test_a_consultation_runs_through_the_admin(client, org, city_leader, dept_st
     client.force_login(city_leader)
     add = reverse("admin:authorization_consultation_add")
     assert client.get(add).status_code == 200
-    response = client.post(add, {"appeal": "", "topic": "供水管网改造分工", "question": "请提出意见",
-                                 "deadline_0": "2026-06-01", "deadline_1": "13:00:00",
-                                 "departments": [org["housing"].pk]})
+    response = client.post(
+        add,
+        {
+            "appeal": "",
+            "topic": "供水管网改造分工",
+            "question": "请提出意见",
+            "deadline_0": "2026-06-01",
+            "deadline_1": "13:00:00",
+            "departments": [org["housing"].pk],
+        },
+    )
     assert response.status_code == 302, response.content.decode()[:3000]
     consultation = Consultation.objects.get()
     assert consultation.deadline == DEADLINE and consultation.opened_by == city_leader

@@ -38,8 +38,9 @@ def appeal(org, catalog, operator, dispatcher, holidays_2026, time_machine):
     """Dispatched on a Monday morning: housing leads, the market bureau co-handles."""
     time_machine.move_to(MONDAY, tick=False)
     appeal = make_appeal(operator=operator, category=catalog["leaf"], area=org["street"])
-    task_services.appeal_dispatch(actor=dispatcher, appeal=appeal, lead=org["housing"], co=[org["market"]],
-                                  override_reason="住建局牵头处理")
+    task_services.appeal_dispatch(
+        actor=dispatcher, appeal=appeal, lead=org["housing"], co=[org["market"]], override_reason="住建局牵头处理"
+    )
     appeal.refresh_from_db()
     return appeal
 
@@ -51,11 +52,13 @@ def _receipt(instruction, department):
 # --- Issuing --------------------------------------------------------------------------------
 
 
-def test_a_city_leader_instructs_the_departments_handling_the_appeal(org, appeal, city_leader, dept_staff,
-                                                                     market_staff, django_capture_on_commit_callbacks):
+def test_a_city_leader_instructs_the_departments_handling_the_appeal(
+    org, appeal, city_leader, dept_staff, market_staff, django_capture_on_commit_callbacks
+):
     with django_capture_on_commit_callbacks(execute=True):
-        instruction = instructions.instruction_issue(actor=city_leader, appeal=appeal,
-                                                     text="请住建、市场监管联合处置，三日内报结果")
+        instruction = instructions.instruction_issue(
+            actor=city_leader, appeal=appeal, text="请住建、市场监管联合处置，三日内报结果"
+        )
     assert instruction.issued_by == city_leader
     assert {r.department for r in instruction.receipts.all()} == {org["housing"], org["market"]}
     # Two working days from Monday 10:00.
@@ -75,18 +78,21 @@ def test_a_city_leader_instructs_the_departments_handling_the_appeal(org, appeal
 def test_returned_work_orders_do_not_receive_the_instruction(org, appeal, city_leader, dispatcher, market_staff):
     co_task = appeal.tasks.get(department=org["market"])
     task_services.task_request_return(actor=market_staff, task=co_task, reason="不属于市场监管职责")
-    task_services.task_decide_return(actor=dispatcher, task=co_task, approve=True, comment="同意",
-                                     reassign_to=org["district_gov"])
+    task_services.task_decide_return(
+        actor=dispatcher, task=co_task, approve=True, comment="同意", reassign_to=org["district_gov"]
+    )
     instruction = instructions.instruction_issue(actor=city_leader, appeal=appeal, text="抓紧办理")
     assert {r.department for r in instruction.receipts.all()} == {org["housing"], org["district_gov"]}
 
 
-def test_escalated_and_p0_appeals_must_be_acted_on_within_24_hours(org, catalog, operator, city_leader,
-                                                                   holidays_2026, time_machine):
+def test_escalated_and_p0_appeals_must_be_acted_on_within_24_hours(
+    org, catalog, operator, city_leader, holidays_2026, time_machine
+):
     time_machine.move_to(MONDAY, tick=False)
     p0 = make_appeal(operator=operator, category=catalog["leaf"], area=org["street"], priority="P0")
-    instruction = instructions.instruction_issue(actor=city_leader, appeal=p0, text="立即处置",
-                                                 departments=[org["housing"]])
+    instruction = instructions.instruction_issue(
+        actor=city_leader, appeal=p0, text="立即处置", departments=[org["housing"]]
+    )
     assert instruction.respond_by == MONDAY + dt.timedelta(hours=24)
 
 
@@ -94,8 +100,9 @@ def test_an_explicit_time_to_act_by_must_be_in_the_future(org, appeal, city_lead
     with pytest.raises(DomainError):
         instructions.instruction_issue(actor=city_leader, appeal=appeal, text="x", respond_by=MONDAY)
     later = MONDAY + dt.timedelta(hours=5)
-    instruction = instructions.instruction_issue(actor=city_leader, appeal=appeal, text="今天下班前报",
-                                                 respond_by=later)
+    instruction = instructions.instruction_issue(
+        actor=city_leader, appeal=appeal, text="今天下班前报", respond_by=later
+    )
     assert instruction.respond_by == later
 
 
@@ -128,9 +135,9 @@ def test_only_city_leaders_and_leaders_of_a_handling_department_issue_instructio
 # --- Acknowledging and acting (acceptance: "instruction acknowledged by the department") ----
 
 
-def test_the_department_acknowledges_the_instruction_and_reports_what_it_did(org, appeal, city_leader, dept_staff,
-                                                                             time_machine,
-                                                                             django_capture_on_commit_callbacks):
+def test_the_department_acknowledges_the_instruction_and_reports_what_it_did(
+    org, appeal, city_leader, dept_staff, time_machine, django_capture_on_commit_callbacks
+):
     instruction = instructions.instruction_issue(actor=city_leader, appeal=appeal, text="请三日内处置到位")
     receipt = _receipt(instruction, org["housing"])
     with pytest.raises(InvalidTransition):  # acknowledge first
@@ -155,12 +162,15 @@ def test_the_department_acknowledges_the_instruction_and_reports_what_it_did(org
 
     rows = list(receipt.history.order_by("history_date", "history_id"))
     assert [(r.history_user, r.history_change_reason) for r in rows] == [
-        (city_leader, _("instruction issued")), (dept_staff, _("instruction acknowledged")),
+        (city_leader, _("instruction issued")),
+        (dept_staff, _("instruction acknowledged")),
         (dept_staff, "已约谈物业并完成整改"),
     ]
     events = AuditEvent.objects.filter(target_type="authorization.instructionreceipt").order_by("seq")
     assert [(e.action, e.actor, e.changes["late"]) for e in events] == [
-        ("instruction.acknowledged", dept_staff, False), ("instruction.acted_on", dept_staff, False)]
+        ("instruction.acknowledged", dept_staff, False),
+        ("instruction.acted_on", dept_staff, False),
+    ]
     assert events.last().reason == "已约谈物业并完成整改"
     # The leader who issued it hears back.
     assert Notification.objects.filter(recipient=city_leader, body="已约谈物业并完成整改").exists()
@@ -201,8 +211,10 @@ def test_the_open_receipts_of_a_department_take_one_query(org, appeal, city_lead
     instructions.instruction_acknowledge(actor=dept_staff, receipt=done)
     instructions.instruction_record_action(actor=dept_staff, receipt=done, note="已办")
     with CaptureQueriesContext(connection) as queries:
-        rows = [(r.instruction.appeal.tracking_number, r.instruction.issued_by.name, r.department.code)
-                for r in instructions.receipt_list_open_for_department(department=org["housing"])]
+        rows = [
+            (r.instruction.appeal.tracking_number, r.instruction.issued_by.name, r.department.code)
+            for r in instructions.receipt_list_open_for_department(department=org["housing"])
+        ]
     assert len(rows) == 2 and all(row[2] == "HOUSING" for row in rows)
     assert len(queries) == 1
 
@@ -210,8 +222,9 @@ def test_the_open_receipts_of_a_department_take_one_query(org, appeal, city_lead
 # --- Admin pages -----------------------------------------------------------------------------
 
 
-def test_receipt_pages_by_role(client, org, appeal, city_leader, dept_staff, market_staff, inspector, operator,
-                               visit_agent):
+def test_receipt_pages_by_role(
+    client, org, appeal, city_leader, dept_staff, market_staff, inspector, operator, visit_agent
+):
     instruction = instructions.instruction_issue(actor=city_leader, appeal=appeal, text="请办理")
     housing, market = _receipt(instruction, org["housing"]), _receipt(instruction, org["market"])
     changelist = reverse("admin:authorization_instructionreceipt_changelist")
@@ -230,8 +243,12 @@ def test_receipt_pages_by_role(client, org, appeal, city_leader, dept_staff, mar
         assert client.get(url).status_code == 404, url
     history_id = market.history.first().history_id
     assert client.get(f"{changelist}{market.pk}/history/{history_id}/").status_code == 404
-    assert client.post(reverse("admin:authorization_instructionreceipt_acknowledge", args=[market.pk]),
-                       {"version": 0}).status_code == 404
+    assert (
+        client.post(
+            reverse("admin:authorization_instructionreceipt_acknowledge", args=[market.pk]), {"version": 0}
+        ).status_code
+        == 404
+    )
     # The instruction itself: the receiving department reads it, with its own receipt only.
     page = client.get(reverse("admin:authorization_instruction_change", args=[instruction.pk]))
     assert page.status_code == 200
@@ -242,8 +259,12 @@ def test_receipt_pages_by_role(client, org, appeal, city_leader, dept_staff, mar
         assert client.get(changelist).status_code == 200
         assert client.get(reverse("admin:authorization_instructionreceipt_change", args=[market.pk])).status_code == 200
         # Readers see no button, and the action URL refuses them.
-        assert client.post(reverse("admin:authorization_instructionreceipt_acknowledge", args=[market.pk]),
-                           {"version": 0}).status_code == 403
+        assert (
+            client.post(
+                reverse("admin:authorization_instructionreceipt_acknowledge", args=[market.pk]), {"version": 0}
+            ).status_code
+            == 403
+        )
     for outsider in (operator, visit_agent):
         client.force_login(outsider)
         assert client.get(changelist).status_code == 403
@@ -259,8 +280,9 @@ def test_the_department_acknowledges_and_reports_through_the_admin(client, org, 
     client.force_login(dept_staff)
     change = client.get(reverse("admin:authorization_instructionreceipt_change", args=[receipt.pk]))
     assert reverse("admin:authorization_instructionreceipt_acknowledge", args=[receipt.pk]) in change.content.decode()
-    response = client.post(reverse("admin:authorization_instructionreceipt_acknowledge", args=[receipt.pk]),
-                           {"version": 0})
+    response = client.post(
+        reverse("admin:authorization_instructionreceipt_acknowledge", args=[receipt.pk]), {"version": 0}
+    )
     assert response.status_code == 302
     url = reverse("admin:authorization_instructionreceipt_record_action", args=[receipt.pk])
     response = client.post(url, {"version": 0, "note": ""})
@@ -281,8 +303,16 @@ def test_a_city_leader_issues_an_instruction_through_the_admin(client, org, appe
     page = client.get(add, {"appeal": appeal.pk})
     assert page.status_code == 200
     assert page.context["adminform"].form.initial["appeal"] == str(appeal.pk)
-    response = client.post(add, {"appeal": appeal.pk, "text": "请住建局牵头，48小时内办结", "respond_by_0": "",
-                                 "respond_by_1": "", "departments": [org["housing"].pk]})
+    response = client.post(
+        add,
+        {
+            "appeal": appeal.pk,
+            "text": "请住建局牵头，48小时内办结",
+            "respond_by_0": "",
+            "respond_by_1": "",
+            "departments": [org["housing"].pk],
+        },
+    )
     assert response.status_code == 302, response.content.decode()[:3000]
     instruction = Instruction.objects.get()
     assert [r.department for r in instruction.receipts.all()] == [org["housing"]]
@@ -299,8 +329,9 @@ def test_a_city_leader_issues_an_instruction_through_the_admin(client, org, appe
 def test_the_receipt_list_query_count_does_not_grow_with_rows(client, org, appeal, city_leader, dept_staff):
     def issue(n):
         for _n in range(n):
-            instructions.instruction_issue(actor=city_leader, appeal=appeal, text="请办理",
-                                           departments=[org["housing"]])
+            instructions.instruction_issue(
+                actor=city_leader, appeal=appeal, text="请办理", departments=[org["housing"]]
+            )
 
     url = reverse("admin:authorization_instructionreceipt_changelist")
     issue(10)
@@ -340,5 +371,9 @@ def test_instruction_changelists_by_role(client, users_by_role, name):
         expected = 200 if role in READERS[name] else 403
         assert client.get(url, {"q": "20260601"}).status_code == expected, role
         add = client.get(reverse(f"admin:{name}_add")).status_code
-        assert add == (200 if (role, name) in {("city_leader", "authorization_instruction"),
-                                               ("dept_leader", "authorization_instruction")} else 403), role
+        assert add == (
+            200
+            if (role, name)
+            in {("city_leader", "authorization_instruction"), ("dept_leader", "authorization_instruction")}
+            else 403
+        ), role

@@ -18,10 +18,25 @@ assert len(GOOD_KEY) >= 50
 
 # Variables the settings module reads: cleared so the developer's shell cannot leak in.
 _SETTINGS_VARS = {
-    "APP_ENV", "DEBUG", "SECRET_KEY", "SECRET_KEY_FILE", "SECRET_KEY_FALLBACKS", "ALLOWED_HOSTS",
-    "CSRF_TRUSTED_ORIGINS", "DATABASE_URL", "SQLITE_PATH", "AXES_FAILURE_LIMIT", "AXES_COOLOFF_MINUTES",
-    "SESSION_IDLE_TIMEOUT", "SESSION_ABSOLUTE_TIMEOUT", "SECURE_SSL_REDIRECT", "SECURE_HSTS_SECONDS",
-    "BEHIND_TLS_PROXY", "CELERY_BROKER_URL", "LOG_LEVEL", "DJANGO_SETTINGS_MODULE",
+    "APP_ENV",
+    "DEBUG",
+    "SECRET_KEY",
+    "SECRET_KEY_FILE",
+    "SECRET_KEY_FALLBACKS",
+    "ALLOWED_HOSTS",
+    "CSRF_TRUSTED_ORIGINS",
+    "DATABASE_URL",
+    "SQLITE_PATH",
+    "AXES_FAILURE_LIMIT",
+    "AXES_COOLOFF_MINUTES",
+    "SESSION_IDLE_TIMEOUT",
+    "SESSION_ABSOLUTE_TIMEOUT",
+    "SECURE_SSL_REDIRECT",
+    "SECURE_HSTS_SECONDS",
+    "BEHIND_TLS_PROXY",
+    "CELERY_BROKER_URL",
+    "LOG_LEVEL",
+    "DJANGO_SETTINGS_MODULE",
 }
 
 _PROBE = """
@@ -247,16 +262,20 @@ def test_development_settings_need_no_environment(tmp_path):
 
 
 def test_production_settings_load_with_a_key_and_hosts(tmp_path):
-    values = loaded(load_settings(tmp_path, APP_ENV="production", SECRET_KEY=GOOD_KEY,
-                                  ALLOWED_HOSTS="xlx.example.gov.cn"))
+    values = loaded(
+        load_settings(tmp_path, APP_ENV="production", SECRET_KEY=GOOD_KEY, ALLOWED_HOSTS="xlx.example.gov.cn")
+    )
     assert values["DEBUG"] is False
     assert values["ALLOWED_HOSTS"] == ["xlx.example.gov.cn"]
     assert values["SESSION_COOKIE_SECURE"] is True
 
 
 def test_production_never_runs_with_debug_on(tmp_path):
-    values = loaded(load_settings(tmp_path, APP_ENV="production", SECRET_KEY=GOOD_KEY,
-                                  ALLOWED_HOSTS="xlx.example.gov.cn", DEBUG="true"))
+    values = loaded(
+        load_settings(
+            tmp_path, APP_ENV="production", SECRET_KEY=GOOD_KEY, ALLOWED_HOSTS="xlx.example.gov.cn", DEBUG="true"
+        )
+    )
     assert values["DEBUG"] is False
 
 
@@ -266,32 +285,42 @@ def test_production_without_a_secret_key_refuses_to_start(tmp_path):
 
 
 def test_production_with_a_short_secret_key_refuses_to_start(tmp_path):
-    stderr = refused(load_settings(tmp_path, APP_ENV="production", SECRET_KEY="x" * 49,
-                                   ALLOWED_HOSTS="xlx.example.gov.cn"))
+    stderr = refused(
+        load_settings(tmp_path, APP_ENV="production", SECRET_KEY="x" * 49, ALLOWED_HOSTS="xlx.example.gov.cn")
+    )
     assert "SECRET_KEY" in stderr
 
 
 def test_production_refuses_the_development_secret_key(tmp_path):
     from backoffice import settings as module
 
-    stderr = refused(load_settings(tmp_path, APP_ENV="production", SECRET_KEY=module._DEV_SECRET,
-                                   ALLOWED_HOSTS="xlx.example.gov.cn"))
+    stderr = refused(
+        load_settings(tmp_path, APP_ENV="production", SECRET_KEY=module._DEV_SECRET, ALLOWED_HOSTS="xlx.example.gov.cn")
+    )
     assert "SECRET_KEY" in stderr
 
 
 def test_production_reads_the_secret_key_from_a_file(tmp_path):
     key_file = tmp_path / "secret_key"
     key_file.write_text(GOOD_KEY + "\n", encoding="utf-8")
-    values = loaded(load_settings(tmp_path, APP_ENV="production", SECRET_KEY_FILE=str(key_file),
-                                  ALLOWED_HOSTS="xlx.example.gov.cn"))
+    values = loaded(
+        load_settings(tmp_path, APP_ENV="production", SECRET_KEY_FILE=str(key_file), ALLOWED_HOSTS="xlx.example.gov.cn")
+    )
     assert values["SECRET_KEY_LEN"] == len(GOOD_KEY)
 
 
 def test_production_with_both_secret_key_and_its_file_refuses_to_start(tmp_path):
     key_file = tmp_path / "secret_key"
     key_file.write_text(GOOD_KEY, encoding="utf-8")
-    stderr = refused(load_settings(tmp_path, APP_ENV="production", SECRET_KEY=GOOD_KEY,
-                                   SECRET_KEY_FILE=str(key_file), ALLOWED_HOSTS="xlx.example.gov.cn"))
+    stderr = refused(
+        load_settings(
+            tmp_path,
+            APP_ENV="production",
+            SECRET_KEY=GOOD_KEY,
+            SECRET_KEY_FILE=str(key_file),
+            ALLOWED_HOSTS="xlx.example.gov.cn",
+        )
+    )
     assert "SECRET_KEY_FILE" in stderr
 
 

@@ -206,8 +206,13 @@ def test_it_uses_today_in_china_when_no_date_is_given(calendar_2026):
 
 def test_an_unpublished_year_with_some_days_entered_still_counts_as_missing(calendar_2026, system_actor):
     calendar_year_save(actor=system_actor, year=2027, is_published=False, reason="notice not out yet")
-    calendar_day_save(actor=system_actor, day=dt.date(2027, 1, 1), kind=CalendarDay.Kind.HOLIDAY,
-                      name="元旦", reason="known in advance")
+    calendar_day_save(
+        actor=system_actor,
+        day=dt.date(2027, 1, 1),
+        kind=CalendarDay.Kind.HOLIDAY,
+        name="元旦",
+        reason="known in advance",
+    )
     working_calendar.invalidate_cache()
     assert years_missing_schedule(dt.date(2026, 11, 26)) == [2027]
     # The days entered so far are already used.
@@ -269,8 +274,9 @@ def test_entering_next_years_schedule_removes_the_warning_and_applies_its_holida
 
     # Each service invalidates the cache on commit: no stale Monday-Friday answer.
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
-        calendar_day_save(actor=system_actor, day=dt.date(2027, 1, 1), kind=CalendarDay.Kind.HOLIDAY,
-                          name="元旦", reason="notice")
+        calendar_day_save(
+            actor=system_actor, day=dt.date(2027, 1, 1), kind=CalendarDay.Kind.HOLIDAY, name="元旦", reason="notice"
+        )
     assert callbacks
     assert not is_working_day(dt.date(2027, 1, 1))
     assert add_working_days(at(2026, 12, 31, 10), 1) == at(2027, 1, 4, 10)
@@ -291,8 +297,9 @@ def test_deleting_a_holiday_makes_the_day_a_working_day_again(
 ):
     assert not is_working_day(dt.date(2026, 10, 1))
     with django_capture_on_commit_callbacks(execute=True):
-        calendar_day_delete(actor=system_actor, instance=CalendarDay.objects.get(date=dt.date(2026, 10, 1)),
-                            reason="entered by mistake")
+        calendar_day_delete(
+            actor=system_actor, instance=CalendarDay.objects.get(date=dt.date(2026, 10, 1)), reason="entered by mistake"
+        )
     assert is_working_day(dt.date(2026, 10, 1))
     assert AuditEvent.objects.filter(action="calendar.day_deleted", reason="entered by mistake").exists()
 
@@ -309,16 +316,18 @@ def test_a_years_schedule_is_read_from_the_database_once(calendar_2026, django_a
 
 def test_a_make_up_working_day_on_a_weekday_is_refused(calendar_2026, system_actor):
     with pytest.raises(ValidationError) as excinfo:
-        calendar_day_save(actor=system_actor, day=dt.date(2026, 10, 12), kind=CalendarDay.Kind.WORKDAY,
-                          name="国庆节", reason="typo")
+        calendar_day_save(
+            actor=system_actor, day=dt.date(2026, 10, 12), kind=CalendarDay.Kind.WORKDAY, name="国庆节", reason="typo"
+        )
     assert "kind" in excinfo.value.message_dict
     assert not CalendarDay.objects.filter(date=dt.date(2026, 10, 12)).exists()
     assert not AuditEvent.objects.filter(action="calendar.day_saved", reason="typo").exists()
 
 
 def test_a_make_up_working_day_on_a_weekend_is_accepted(db, system_actor):
-    day = calendar_day_save(actor=system_actor, day=dt.date(2027, 2, 6), kind=CalendarDay.Kind.WORKDAY,
-                            name="春节", reason="notice")
+    day = calendar_day_save(
+        actor=system_actor, day=dt.date(2027, 2, 6), kind=CalendarDay.Kind.WORKDAY, name="春节", reason="notice"
+    )
     working_calendar.invalidate_cache()
     assert day.pk is not None
     assert is_working_day(dt.date(2027, 2, 6))  # a Saturday
@@ -328,16 +337,28 @@ def test_editing_the_calendar_without_a_reason_is_refused(db, system_actor):
     from apps.core.exceptions import DomainError
 
     with pytest.raises(DomainError):
-        calendar_day_save(actor=system_actor, day=dt.date(2027, 1, 1), kind=CalendarDay.Kind.HOLIDAY,
-                          name="元旦", reason="  ")
+        calendar_day_save(
+            actor=system_actor, day=dt.date(2027, 1, 1), kind=CalendarDay.Kind.HOLIDAY, name="元旦", reason="  "
+        )
     assert not CalendarDay.objects.exists()
 
 
 def test_editing_the_calendar_keeps_history_and_writes_the_action_log(db, system_admin):
-    day = calendar_day_save(actor=system_admin, day=dt.date(2027, 1, 1), kind=CalendarDay.Kind.HOLIDAY,
-                            name="元旦", reason="国务院办公厅通知")
-    calendar_day_save(actor=system_admin, day=dt.date(2027, 1, 1), kind=CalendarDay.Kind.HOLIDAY,
-                      name="元旦节", reason="correct the name", instance=day)
+    day = calendar_day_save(
+        actor=system_admin,
+        day=dt.date(2027, 1, 1),
+        kind=CalendarDay.Kind.HOLIDAY,
+        name="元旦",
+        reason="国务院办公厅通知",
+    )
+    calendar_day_save(
+        actor=system_admin,
+        day=dt.date(2027, 1, 1),
+        kind=CalendarDay.Kind.HOLIDAY,
+        name="元旦节",
+        reason="correct the name",
+        instance=day,
+    )
 
     history = list(day.history.order_by("history_id"))
     assert [h.history_type for h in history] == ["+", "~"]

@@ -9,7 +9,12 @@ from tests.factories import make_department, make_user
 
 def test_it_creates_a_department_with_its_own_group_path_history_and_log_entry(org, system_admin):
     dept = services.department_create(
-        actor=system_admin, code="WATER", name="市水务局", kind="bureau", parent=org["gov"], area=org["city"],
+        actor=system_admin,
+        code="WATER",
+        name="市水务局",
+        kind="bureau",
+        parent=org["gov"],
+        area=org["city"],
         reason="新设部门",
     )
     assert dept.group.name == "dept:WATER"
@@ -28,7 +33,12 @@ def test_it_creates_a_department_with_its_own_group_path_history_and_log_entry(o
 def test_it_refuses_a_duplicate_code(org, system_admin):
     with pytest.raises(DomainError):
         services.department_create(
-            actor=system_admin, code="HOUSING", name="重复", kind="bureau", parent=org["gov"], area=org["city"],
+            actor=system_admin,
+            code="HOUSING",
+            name="重复",
+            kind="bureau",
+            parent=org["gov"],
+            area=org["city"],
             reason="x",
         )
 
@@ -45,8 +55,13 @@ def test_it_refuses_to_make_a_department_its_own_parent(org, system_admin):
     housing = org["housing"]
     with pytest.raises(DomainError):
         services.department_update(
-            actor=system_admin, department=housing, name=housing.name, kind=housing.kind, area=housing.area,
-            parent=housing, reason="loop",
+            actor=system_admin,
+            department=housing,
+            name=housing.name,
+            kind=housing.kind,
+            area=housing.area,
+            parent=housing,
+            reason="loop",
         )
 
 
@@ -56,8 +71,13 @@ def test_it_refuses_to_move_a_department_under_its_own_descendant(org, system_ad
     district = org["district_gov"]
     with pytest.raises(DomainError):
         services.department_update(
-            actor=system_admin, department=district, name=district.name, kind=district.kind, area=district.area,
-            parent=community, reason="cycle",
+            actor=system_admin,
+            department=district,
+            name=district.name,
+            kind=district.kind,
+            area=district.area,
+            parent=community,
+            reason="cycle",
         )
     district.refresh_from_db()
     assert district.parent == org["gov"]
@@ -67,8 +87,13 @@ def test_moving_a_department_moves_its_subtree_and_keeps_history(org, system_adm
     street = make_department(code="ST1", parent=org["district_gov"], area=org["street"], kind="street_office")
     community = make_department(code="CM1", parent=street, area=org["street"], kind="community")
     services.department_update(
-        actor=system_admin, department=street, name=street.name, kind=street.kind, area=street.area,
-        parent=org["gov"], reason="区划调整",
+        actor=system_admin,
+        department=street,
+        name=street.name,
+        kind=street.kind,
+        area=street.area,
+        parent=org["gov"],
+        reason="区划调整",
     )
     community.refresh_from_db()
     assert community.path == "/GOV/ST1/CM1/"
@@ -103,7 +128,9 @@ def test_staff_get_their_role_group_and_department_group_and_move_with_them(org,
     assert user.history.first().history_user == system_admin
 
 
-def test_a_role_change_notifies_the_audit_administrators(org, system_admin, audit_admin, django_capture_on_commit_callbacks):
+def test_a_role_change_notifies_the_audit_administrators(
+    org, system_admin, audit_admin, django_capture_on_commit_callbacks
+):
     user = make_user(role="operator", department=org["centre"])
     with django_capture_on_commit_callbacks(execute=True):
         services.staff_assign(actor=system_admin, user=user, department=org["centre"], role="dispatcher", reason="调岗")
@@ -113,8 +140,9 @@ def test_a_role_change_notifies_the_audit_administrators(org, system_admin, audi
 
 def test_nobody_changes_their_own_role_or_deactivates_themselves(org, system_admin):
     with pytest.raises(DomainError):
-        services.staff_assign(actor=system_admin, user=system_admin, department=org["centre"], role="inspector",
-                              reason="x")
+        services.staff_assign(
+            actor=system_admin, user=system_admin, department=org["centre"], role="inspector", reason="x"
+        )
     with pytest.raises(DomainError):
         services.staff_set_active(actor=system_admin, user=system_admin, is_active=False, reason="x")
 
@@ -144,8 +172,15 @@ def test_a_weak_password_is_refused_with_nothing_created(org, system_admin):
     from apps.organization.models import User
 
     with pytest.raises(DomainError):
-        services.staff_create(actor=system_admin, username="weak", name="弱", department=org["centre"],
-                              role="operator", password="12345678", reason="x")
+        services.staff_create(
+            actor=system_admin,
+            username="weak",
+            name="弱",
+            department=org["centre"],
+            role="operator",
+            password="12345678",
+            reason="x",
+        )
     assert not User.objects.filter(username="weak").exists()
 
 

@@ -48,8 +48,10 @@ MATRIX = [
     ("appeals.view_citizen_contact", [R.OPERATOR, R.DISPATCHER, R.VISIT_AGENT, R.INSPECTOR]),
     ("appeals.change_category", [R.SYSTEM_ADMIN]),
     ("appeals.change_dispatchrule", [R.DISPATCHER, R.SYSTEM_ADMIN]),
-    ("tasks.view_task", [R.OPERATOR, R.DISPATCHER, R.DEPT_STAFF, R.DEPT_LEADER, R.CITY_LEADER, R.VISIT_AGENT,
-                         R.INSPECTOR]),
+    (
+        "tasks.view_task",
+        [R.OPERATOR, R.DISPATCHER, R.DEPT_STAFF, R.DEPT_LEADER, R.CITY_LEADER, R.VISIT_AGENT, R.INSPECTOR],
+    ),
     ("tasks.change_task", [R.DISPATCHER, R.DEPT_STAFF, R.DEPT_LEADER]),
     ("tasks.add_task", []),
     ("tasks.delete_task", []),

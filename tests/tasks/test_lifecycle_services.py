@@ -33,11 +33,16 @@ def test_one_appeal_walks_the_whole_life_cycle(
     with pytest.raises(NotFoundForActor):
         services.task_sign(actor=dept_staff, task=task)
     # The market bureau returns it (not theirs), the dispatcher reassigns to housing.
-    services.task_request_return(actor=market_staff, task=task, reason="占道经营属城管执法职责，依据《城市管理执法办法》")
+    services.task_request_return(
+        actor=market_staff, task=task, reason="占道经营属城管执法职责，依据《城市管理执法办法》"
+    )
     with pytest.raises(NotPermitted):
-        services.task_decide_return(actor=market_staff, task=task, approve=True, comment="x", reassign_to=org["housing"])
-    new_task = services.task_decide_return(actor=dispatcher, task=task, approve=True, comment="同意退单，改派住建局",
-                                           reassign_to=org["housing"])
+        services.task_decide_return(
+            actor=market_staff, task=task, approve=True, comment="x", reassign_to=org["housing"]
+        )
+    new_task = services.task_decide_return(
+        actor=dispatcher, task=task, approve=True, comment="同意退单，改派住建局", reassign_to=org["housing"]
+    )
     task.refresh_from_db()
     assert task.status == Task.Status.RETURNED and task.replaced_by == new_task
     assert new_task.department == org["housing"]
@@ -46,17 +51,20 @@ def test_one_appeal_walks_the_whole_life_cycle(
     with pytest.raises(NotFoundForActor):
         services.task_sign(actor=outsider, task=new_task)
     new_task = services.task_sign(actor=dept_staff, task=new_task)
-    new_task = services.task_record_contact(actor=dept_staff, task=new_task, contacted_at=None, method="phone",
-                                            note="已电话联系市民，约定现场查看")
-    new_task = services.task_reply(actor=dept_staff, task=new_task, result="resolved",
-                                   reply_text="已联合街道清理占道摊点。", policy_basis="")
+    new_task = services.task_record_contact(
+        actor=dept_staff, task=new_task, contacted_at=None, method="phone", note="已电话联系市民，约定现场查看"
+    )
+    new_task = services.task_reply(
+        actor=dept_staff, task=new_task, result="resolved", reply_text="已联合街道清理占道摊点。", policy_basis=""
+    )
     # Review sends it back; the department replies again; review accepts.
     with pytest.raises(NotPermitted):
         services.task_review(actor=dept_staff, task=new_task, accept=True)
     new_task = services.task_review(actor=dispatcher, task=new_task, accept=False, comment="请补充整改照片和长效机制")
     assert new_task.status == Task.Status.IN_PROGRESS and new_task.sent_back_count == 1
-    new_task = services.task_reply(actor=dept_staff, task=new_task, result="resolved",
-                                   reply_text="已清理并安排每日巡查，附照片。")
+    new_task = services.task_reply(
+        actor=dept_staff, task=new_task, result="resolved", reply_text="已清理并安排每日巡查，附照片。"
+    )
     new_task = services.task_review(actor=dispatcher, task=new_task, accept=True, comment="")
     assert new_task.status == Task.Status.DONE
     appeal.refresh_from_db()
@@ -65,15 +73,29 @@ def test_one_appeal_walks_the_whole_life_cycle(
     # The history names each actor, time and reason.
     rows = list(new_task.history.order_by("history_date", "history_id"))
     assert [r.status for r in rows] == [
-        "pending_sign", "in_progress", "in_progress", "replied", "in_progress", "replied", "done",
+        "pending_sign",
+        "in_progress",
+        "in_progress",
+        "replied",
+        "in_progress",
+        "replied",
+        "done",
     ]
     assert rows[0].history_user == dispatcher
     assert rows[1].history_user == dept_staff
     assert rows[4].history_user == dispatcher and rows[4].history_change_reason == "请补充整改照片和长效机制"
     actions = list(AuditEvent.objects.filter(target_type="tasks.task").order_by("seq").values_list("action", flat=True))
     assert actions == [
-        "task.dispatched", "task.return_requested", "task.return_approved", "task.dispatched", "task.signed",
-        "task.contacted", "task.replied", "task.reply_sent_back", "task.replied", "task.reply_accepted",
+        "task.dispatched",
+        "task.return_requested",
+        "task.return_approved",
+        "task.dispatched",
+        "task.signed",
+        "task.contacted",
+        "task.replied",
+        "task.reply_sent_back",
+        "task.replied",
+        "task.reply_accepted",
     ]
 
 
@@ -83,8 +105,13 @@ def test_dispatch_away_from_the_catalogue_needs_a_reason(org, catalog, operator,
         services.appeal_dispatch(actor=dispatcher, appeal=appeal, lead=org["housing"])
     appeal.refresh_from_db()
     assert appeal.status == Appeal.Status.RECEIVED and not appeal.tasks.exists()
-    task = services.appeal_dispatch(actor=dispatcher, appeal=appeal, lead=org["housing"], co=[org["market"]],
-                                    override_reason="涉及住建在建工地，住建牵头")
+    task = services.appeal_dispatch(
+        actor=dispatcher,
+        appeal=appeal,
+        lead=org["housing"],
+        co=[org["market"]],
+        override_reason="涉及住建在建工地，住建牵头",
+    )
     assert task.dispatch_note == "涉及住建在建工地，住建牵头"
     co = appeal.tasks.get(role="co")
     assert co.department == org["market"]
@@ -97,13 +124,15 @@ def test_no_rule_falls_back_to_the_district_government(org, catalog):
     assert suggestion.lead == org["district_gov"]
 
 
-def test_a_co_handling_department_can_read_but_not_work_the_lead_task(org, catalog, operator, dispatcher, dept_staff,
-                                                                   outsider):
+def test_a_co_handling_department_can_read_but_not_work_the_lead_task(
+    org, catalog, operator, dispatcher, dept_staff, outsider
+):
     from apps.tasks import permissions
 
     appeal = make_appeal(operator=operator, category=catalog["leaf"], area=org["street"])
-    lead = services.appeal_dispatch(actor=dispatcher, appeal=appeal, lead=org["market"], co=[org["housing"]],
-                                    override_reason="住建协办")
+    lead = services.appeal_dispatch(
+        actor=dispatcher, appeal=appeal, lead=org["market"], co=[org["housing"]], override_reason="住建协办"
+    )
     assert permissions.can_view(dept_staff, lead)
     with pytest.raises(NotPermitted):
         services.task_sign(actor=dept_staff, task=lead)
@@ -151,12 +180,19 @@ def test_bad_input_changes_nothing(org, catalog, operator, dispatcher, dept_staf
     with pytest.raises(DomainError):
         from apps.appeals.services import appeal_register
 
-        appeal_register(actor=operator, channel="phone", appeal_type="help", category=catalog["mid"],
-                        area=org["street"], content="x")  # not a leaf category
+        appeal_register(
+            actor=operator,
+            channel="phone",
+            appeal_type="help",
+            category=catalog["mid"],
+            area=org["street"],
+            content="x",
+        )  # not a leaf category
 
 
-def test_p0_appeals_alert_the_city_leaders_at_once(org, catalog, operator, city_leader,
-                                                   django_capture_on_commit_callbacks):
+def test_p0_appeals_alert_the_city_leaders_at_once(
+    org, catalog, operator, city_leader, django_capture_on_commit_callbacks
+):
     with django_capture_on_commit_callbacks(execute=True):
         appeal = make_appeal(operator=operator, category=catalog["leaf"], area=org["street"], priority="P0")
     note = city_leader.notifications.get()
@@ -164,7 +200,8 @@ def test_p0_appeals_alert_the_city_leaders_at_once(org, catalog, operator, city_
 
 
 def test_tracking_numbers_are_unique_per_day_and_sequential(org, catalog, operator):
-    numbers = [make_appeal(operator=operator, category=catalog["leaf"], area=org["street"]).tracking_number
-               for _ in range(3)]
+    numbers = [
+        make_appeal(operator=operator, category=catalog["leaf"], area=org["street"]).tracking_number for _ in range(3)
+    ]
     seqs = [int(n.split("-")[1]) for n in numbers]
     assert seqs == [seqs[0], seqs[0] + 1, seqs[0] + 2]

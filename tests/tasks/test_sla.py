@@ -42,8 +42,13 @@ def desk(org, catalog, operator, dispatcher, market_staff, system_actor, holiday
 
         def dispatch(self, when, priority="P2", appeal_type="complaint"):
             self.travel(when)
-            appeal = make_appeal(operator=operator, category=catalog["leaf"], area=org["street"], priority=priority,
-                                 appeal_type=appeal_type)
+            appeal = make_appeal(
+                operator=operator,
+                category=catalog["leaf"],
+                area=org["street"],
+                priority=priority,
+                appeal_type=appeal_type,
+            )
             return services.appeal_dispatch(actor=dispatcher, appeal=appeal, lead=org["market"])
 
         def sign(self, task, when):
@@ -52,8 +57,9 @@ def desk(org, catalog, operator, dispatcher, market_staff, system_actor, holiday
 
         def contact(self, task, when):
             self.travel(when)
-            return services.task_record_contact(actor=market_staff, task=task, contacted_at=None, method="phone",
-                                                note="已电话联系市民")
+            return services.task_record_contact(
+                actor=market_staff, task=task, contacted_at=None, method="phone", note="已电话联系市民"
+            )
 
         def reply(self, task, when):
             self.travel(when)
@@ -118,8 +124,9 @@ def test_dispatch_sets_due_times_on_the_official_calendar(desk, dispatched, prio
     assert parse_datetime(event.changes["resolve_due_at"]) == resolve
 
 
-def test_without_the_holiday_table_the_same_dispatch_counts_monday_to_friday(org, catalog, operator, dispatcher,
-                                                                           time_machine):
+def test_without_the_holiday_table_the_same_dispatch_counts_monday_to_friday(
+    org, catalog, operator, dispatcher, time_machine
+):
     time_machine.move_to(at(2026, 9, 30, 10), tick=False)
     appeal = make_appeal(operator=operator, category=catalog["leaf"], area=org["street"], priority="P2")
     task = services.appeal_dispatch(actor=dispatcher, appeal=appeal, lead=org["market"])
@@ -131,17 +138,25 @@ def test_without_the_holiday_table_the_same_dispatch_counts_monday_to_friday(org
 
 def _rule(priority, appeal_type, category, resolve, is_active=True):
     return SlaRule.objects.create(
-        priority=priority, appeal_type=appeal_type, category=category, sign_amount=1, sign_unit=WD,
-        contact_amount=1, contact_unit=WD, resolve_amount=resolve[0], resolve_unit=resolve[1], is_active=is_active,
+        priority=priority,
+        appeal_type=appeal_type,
+        category=category,
+        sign_amount=1,
+        sign_unit=WD,
+        contact_amount=1,
+        contact_unit=WD,
+        resolve_amount=resolve[0],
+        resolve_unit=resolve[1],
+        is_active=is_active,
     )
 
 
 def test_the_most_specific_active_rule_wins(desk, catalog):
     leaf, other, mid = catalog["leaf"], catalog["other"], catalog["mid"]
-    _rule("P2", "", mid, (2, WD))                         # 市容环境, any type
-    _rule("P2", "complaint", leaf, (3, WD))               # 占道经营 complaints
-    _rule("P2", "complaint", None, (10, CD))              # complaints, any category
-    _rule("P2", "suggestion", mid, (4, WD))               # 市容环境 suggestions
+    _rule("P2", "", mid, (2, WD))  # 市容环境, any type
+    _rule("P2", "complaint", leaf, (3, WD))  # 占道经营 complaints
+    _rule("P2", "complaint", None, (10, CD))  # complaints, any category
+    _rule("P2", "suggestion", mid, (4, WD))  # 市容环境 suggestions
     _rule("P2", "consultation", leaf, (1, HOURS), is_active=False)  # switched off: ignored
 
     def resolve(appeal_type, category):
@@ -186,10 +201,10 @@ def test_the_rule_table_overrides_the_built_in_defaults_and_they_apply_without_a
 
 def test_the_sweep_marks_exactly_the_missed_limits_at_their_due_time(desk):
     monday = at(2026, 3, 2, 10)
-    signed_in_time = desk.dispatch(monday, "P2")          # signed, never contacted
+    signed_in_time = desk.dispatch(monday, "P2")  # signed, never contacted
     untouched = desk.dispatch(monday, "P2")
-    replied = desk.dispatch(monday, "P1")                 # all its due times pass after the reply
-    contacted = desk.dispatch(monday, "P1")               # signed and contacted, not replied
+    replied = desk.dispatch(monday, "P1")  # all its due times pass after the reply
+    contacted = desk.dispatch(monday, "P1")  # signed and contacted, not replied
     desk.sign(replied, at(2026, 3, 2, 10, 10))
     desk.sign(contacted, at(2026, 3, 2, 10, 10))
     desk.contact(replied, at(2026, 3, 2, 10, 20))
@@ -208,15 +223,24 @@ def test_the_sweep_marks_exactly_the_missed_limits_at_their_due_time(desk):
     assert overdue(not_yet_due) == (None, None, None)
     assert overdue(contacted) == (None, None, missed)
     assert result == {"marked": 4, "reminders": 0}
-    assert sorted(audit_entries("task.limit_missed")) == sorted([
-        (signed_in_time.pk, "contact", missed), (untouched.pk, "sign", missed),
-        (untouched.pk, "contact", missed), (contacted.pk, "resolve", missed),
-    ])
+    assert sorted(audit_entries("task.limit_missed")) == sorted(
+        [
+            (signed_in_time.pk, "contact", missed),
+            (untouched.pk, "sign", missed),
+            (untouched.pk, "contact", missed),
+            (contacted.pk, "resolve", missed),
+        ]
+    )
     assert not Reminder.objects.exists()
     # The sweep records misses; it does not move work orders.
     statuses = dict(Task.objects.values_list("pk", "status"))
-    assert statuses == {signed_in_time.pk: "in_progress", untouched.pk: "pending_sign", replied.pk: "replied",
-                        contacted.pk: "in_progress", not_yet_due.pk: "pending_sign"}
+    assert statuses == {
+        signed_in_time.pk: "in_progress",
+        untouched.pk: "pending_sign",
+        replied.pk: "replied",
+        contacted.pk: "in_progress",
+        not_yet_due.pk: "pending_sign",
+    }
     # Rows with nothing due are not even written.
     assert {t.pk: t.history.count() for t in (replied, not_yet_due)} == history_before
 
@@ -251,7 +275,10 @@ def test_reminders_go_out_once_per_limit_on_the_next_working_day_and_notify_the_
     assert reminders() == {(p1.pk, "sign"): 1, (p1.pk, "contact"): 1}
     reminder = Reminder.objects.get(task=p1, kind="sign")
     assert (reminder.due_at, reminder.issued_at, reminder.department) == (
-        at(2026, 9, 29, 10, 30), at(2026, 9, 30, 0), org["market"])
+        at(2026, 9, 29, 10, 30),
+        at(2026, 9, 30, 0),
+        org["market"],
+    )
     # Misses on Wednesday 09-30 and in the holiday wait for the first working day, 10-08.
     assert sweep(at(2026, 9, 30, 12)) == {"marked": 3, "reminders": 0}
     assert sweep(at(2026, 10, 5, 12)) == {"marked": 0, "reminders": 0}
@@ -271,15 +298,18 @@ def test_reminders_go_out_once_per_limit_on_the_next_working_day_and_notify_the_
 
     assert Counter((t, kind) for t, kind, _ in audit_entries("task.reminded")) == expected
     assert len(audit_entries("task.limit_missed")) == 6
-    assert set(AuditEvent.objects.filter(action__in=["task.reminded", "task.limit_missed"])
-               .values_list("actor", flat=True)) == {system_actor.pk}
+    assert set(
+        AuditEvent.objects.filter(action__in=["task.reminded", "task.limit_missed"]).values_list("actor", flat=True)
+    ) == {system_actor.pk}
     # Every member of the department got one notification per reminder; other departments none.
     for member in (market_staff, market_leader):
         received = list(member.notifications.all())
         assert len(received) == 6
         assert all("催办" in n.title for n in received)
         assert Counter(n.link for n in received) == {
-            f"/admin/tasks/task/{p1.pk}/change/": 3, f"/admin/tasks/task/{p2.pk}/change/": 3}
+            f"/admin/tasks/task/{p1.pk}/change/": 3,
+            f"/admin/tasks/task/{p2.pk}/change/": 3,
+        }
         assert sum(p1.appeal.tracking_number in n.title for n in received) == 3
     assert not dept_staff.notifications.exists()
 
@@ -287,18 +317,18 @@ def test_reminders_go_out_once_per_limit_on_the_next_working_day_and_notify_the_
 @pytest.mark.parametrize(
     ("due", "reminder"),
     [
-        (at(2026, 3, 3, 10), at(2026, 3, 4, 0)),          # an ordinary Tuesday
-        (at(2026, 3, 6, 17), at(2026, 3, 9, 0)),          # Friday: the weekend is skipped
-        (at(2026, 9, 18, 10), at(2026, 9, 20, 0)),        # Friday before make-up Sunday 09-20
-        (at(2026, 9, 30, 10), at(2026, 10, 8, 0)),        # eve of National Day
-        (at(2026, 10, 6, 10), at(2026, 10, 8, 0)),        # missed inside the holiday
-        (at(2026, 10, 9, 10), at(2026, 10, 10, 0)),       # Friday before make-up Saturday 10-10
-        (at(2026, 3, 4, 7), at(2026, 3, 5, 0)),           # local date: 03-03 23:00 in UTC
+        (at(2026, 3, 3, 10), at(2026, 3, 4, 0)),  # an ordinary Tuesday
+        (at(2026, 3, 6, 17), at(2026, 3, 9, 0)),  # Friday: the weekend is skipped
+        (at(2026, 9, 18, 10), at(2026, 9, 20, 0)),  # Friday before make-up Sunday 09-20
+        (at(2026, 9, 30, 10), at(2026, 10, 8, 0)),  # eve of National Day
+        (at(2026, 10, 6, 10), at(2026, 10, 8, 0)),  # missed inside the holiday
+        (at(2026, 10, 9, 10), at(2026, 10, 10, 0)),  # Friday before make-up Saturday 10-10
+        (at(2026, 3, 4, 7), at(2026, 3, 5, 0)),  # local date: 03-03 23:00 in UTC
     ],
 )
 def test_the_reminder_time_is_midnight_of_the_next_working_day(holidays_2026, due, reminder):
     assert sla.reminder_time(due) == reminder
-    assert sla.reminder_time(due.astimezone(dt.timezone.utc)) == reminder
+    assert sla.reminder_time(due.astimezone(dt.UTC)) == reminder
 
 
 # --- 5. Catch-up after downtime --------------------------------------------------------------
@@ -308,9 +338,9 @@ def test_one_sweep_after_downtime_marks_old_misses_and_issues_their_reminders(de
     from apps.tasks import tasks as celery_tasks
 
     monday = at(2026, 3, 2, 10)
-    p1 = desk.dispatch(monday, "P1")                      # untouched: sign, contact, resolve missed
+    p1 = desk.dispatch(monday, "P1")  # untouched: sign, contact, resolve missed
     p2 = desk.dispatch(monday, "P2")
-    desk.sign(p2, at(2026, 3, 2, 11))                     # contact missed Tue 03-03 10:00
+    desk.sign(p2, at(2026, 3, 2, 11))  # contact missed Tue 03-03 10:00
     # The sweep never ran; three days later beat fires it once (Celery task, system actor).
     desk.travel(at(2026, 3, 6, 10))
     result = celery_tasks.sla_sweep.apply().get()
@@ -343,7 +373,7 @@ def test_the_sweep_works_through_many_due_tasks_in_batches(desk, system_actor):
 
 
 def test_sweep_due_at_follows_the_deadlines_still_running(desk):
-    task = desk.dispatch(at(2026, 3, 2, 10), "P3")        # sign 03-03, contact 03-04, resolve 03-17
+    task = desk.dispatch(at(2026, 3, 2, 10), "P3")  # sign 03-03, contact 03-04, resolve 03-17
     assert (task.next_due_at, task.sweep_due_at) == (at(2026, 3, 3, 10), at(2026, 3, 3, 10))
     task = desk.sign(task, at(2026, 3, 2, 11))
     task.refresh_from_db()
@@ -360,12 +390,12 @@ def test_sweep_due_at_follows_the_deadlines_still_running(desk):
 
 
 def test_a_missed_limit_keeps_a_reminder_pending_until_the_department_acts(desk):
-    task = desk.dispatch(at(2026, 3, 2, 10), "P2")        # sign and contact Tue 03-03 10:00
+    task = desk.dispatch(at(2026, 3, 2, 10), "P2")  # sign and contact Tue 03-03 10:00
     desk.sweep(at(2026, 3, 3, 12))
     task.refresh_from_db()
     # The missed deadline still sorts the lists; the sweep comes back for the reminder.
     assert (task.next_due_at, task.sweep_due_at) == (at(2026, 3, 3, 10), at(2026, 3, 4, 0))
-    desk.sign(task, at(2026, 3, 3, 13))                   # signed late: no sign reminder any more
+    desk.sign(task, at(2026, 3, 3, 13))  # signed late: no sign reminder any more
     task.refresh_from_db()
     assert (task.next_due_at, task.sweep_due_at) == (at(2026, 3, 3, 10), at(2026, 3, 4, 0))
     assert desk.sweep(at(2026, 3, 4, 0)) == {"marked": 0, "reminders": 1}
@@ -380,7 +410,7 @@ def test_a_missed_limit_keeps_a_reminder_pending_until_the_department_acts(desk)
 
 
 def test_a_reply_drops_reminders_not_yet_sent_but_keeps_the_misses(desk):
-    task = desk.dispatch(at(2026, 3, 2, 10), "P1")        # sign 10:30, contact 12:00
+    task = desk.dispatch(at(2026, 3, 2, 10), "P1")  # sign 10:30, contact 12:00
     assert desk.sweep(at(2026, 3, 2, 12, 30)) == {"marked": 2, "reminders": 0}
     desk.sign(task, at(2026, 3, 2, 13))
     desk.contact(task, at(2026, 3, 2, 13, 10))
@@ -421,7 +451,7 @@ def test_the_sweep_reads_only_rows_whose_time_has_come(desk, system_actor, djang
 
 
 def test_lights_turn_yellow_in_the_last_fifth_and_red_when_a_limit_is_missed(desk):
-    task = desk.dispatch(at(2026, 3, 2, 10), "P3")        # sign window 24 h: yellow from 4.8 h before
+    task = desk.dispatch(at(2026, 3, 2, 10), "P3")  # sign window 24 h: yellow from 4.8 h before
     assert sla.light(task, at(2026, 3, 2, 10)) == Task.Light.GREEN
     assert sla.light(task, at(2026, 3, 3, 5, 11)) == Task.Light.GREEN
     assert sla.light(task, at(2026, 3, 3, 5, 12)) == Task.Light.YELLOW
@@ -440,12 +470,12 @@ def test_lights_turn_yellow_in_the_last_fifth_and_red_when_a_limit_is_missed(des
 
 
 def test_short_limits_turn_yellow_in_their_last_half_at_most_their_last_hour(desk):
-    p0 = desk.dispatch(at(2026, 3, 2, 10), "P0")          # sign 30 min: yellow from 10:15
+    p0 = desk.dispatch(at(2026, 3, 2, 10), "P0")  # sign 30 min: yellow from 10:15
     assert sla.light(p0, at(2026, 3, 2, 10, 14)) == Task.Light.GREEN
     assert sla.light(p0, at(2026, 3, 2, 10, 15)) == Task.Light.YELLOW
     assert sla.light(p0, at(2026, 3, 2, 10, 30)) == Task.Light.RED
     p1 = desk.dispatch(at(2026, 3, 2, 10), "P1")
-    p1 = desk.sign(p1, at(2026, 3, 2, 10, 5))             # contact 2 h: max(24 min, 1 h) = last hour
+    p1 = desk.sign(p1, at(2026, 3, 2, 10, 5))  # contact 2 h: max(24 min, 1 h) = last hour
     assert sla.light(p1, at(2026, 3, 2, 10, 59)) == Task.Light.GREEN
     assert sla.light(p1, at(2026, 3, 2, 11)) == Task.Light.YELLOW
     assert sla.light(p1, at(2026, 3, 2, 12)) == Task.Light.RED
@@ -463,8 +493,7 @@ def test_a_late_transition_records_the_miss_even_if_the_sweep_never_ran(
     tz = ZoneInfo("Asia/Shanghai")
     time_machine.move_to(dt.datetime(2026, 11, 2, 10, 0, tzinfo=tz), tick=False)
     appeal = make_appeal(operator=operator, category=catalog["leaf"], area=org["street"])
-    task = task_services.appeal_dispatch(actor=dispatcher, appeal=appeal, lead=org["housing"],
-                                         override_reason="测试")
+    task = task_services.appeal_dispatch(actor=dispatcher, appeal=appeal, lead=org["housing"], override_reason="测试")
     time_machine.move_to(dt.datetime(2026, 11, 4, 9, 0, tzinfo=tz), tick=False)
     task = task_services.task_sign(actor=dept_staff, task=task)
     assert task.sign_overdue_at == task.sign_due_at

@@ -17,8 +17,11 @@ def _dispatch(org, catalog, operator, dispatcher, dept="housing", n=1):
     tasks = []
     for _ in range(n):
         appeal = make_appeal(operator=operator, category=catalog["leaf"], area=org["street"])
-        tasks.append(services.appeal_dispatch(actor=dispatcher, appeal=appeal, lead=org[dept],
-                                              override_reason="测试派单" if dept != "market" else ""))
+        tasks.append(
+            services.appeal_dispatch(
+                actor=dispatcher, appeal=appeal, lead=org[dept], override_reason="测试派单" if dept != "market" else ""
+            )
+        )
     return tasks
 
 
@@ -50,8 +53,9 @@ def test_a_missing_task_and_a_forbidden_task_look_the_same(client, org, catalog,
     assert forbidden.status_code == missing.status_code == 404
 
 
-def test_the_department_changelist_query_count_does_not_grow_with_rows(client, org, catalog, operator, dispatcher,
-                                                                     dept_staff):
+def test_the_department_changelist_query_count_does_not_grow_with_rows(
+    client, org, catalog, operator, dispatcher, dept_staff
+):
     _dispatch(org, catalog, operator, dispatcher, "housing", 10)
     client.force_login(dept_staff)
     url = reverse("admin:tasks_task_changelist")
@@ -66,8 +70,9 @@ def test_the_department_changelist_query_count_does_not_grow_with_rows(client, o
     assert len(two_hundred) == len(ten), [q["sql"] for q in two_hundred.captured_queries]
 
 
-def test_department_staff_sign_contact_and_reply_through_the_admin(client, org, catalog, operator, dispatcher,
-                                                                  dept_staff):
+def test_department_staff_sign_contact_and_reply_through_the_admin(
+    client, org, catalog, operator, dispatcher, dept_staff
+):
     task = _dispatch(org, catalog, operator, dispatcher)[0]
     client.force_login(dept_staff)
     change = client.get(reverse("admin:tasks_task_change", args=[task.pk]))
@@ -77,26 +82,33 @@ def test_department_staff_sign_contact_and_reply_through_the_admin(client, org, 
     assert response.status_code == 302
     task.refresh_from_db()
     assert task.status == Task.Status.IN_PROGRESS and task.signed_by == dept_staff
-    response = client.post(reverse("admin:tasks_task_contact", args=[task.pk]),
-                           {"version": task.version, "method": "phone", "note": "已电话联系", "contacted_at": ""})
+    response = client.post(
+        reverse("admin:tasks_task_contact", args=[task.pk]),
+        {"version": task.version, "method": "phone", "note": "已电话联系", "contacted_at": ""},
+    )
     assert response.status_code == 302
     task.refresh_from_db()
-    response = client.post(reverse("admin:tasks_task_reply", args=[task.pk]),
-                           {"version": task.version, "result": "resolved", "reply_text": "已处理完毕",
-                            "policy_basis": ""})
+    response = client.post(
+        reverse("admin:tasks_task_reply", args=[task.pk]),
+        {"version": task.version, "result": "resolved", "reply_text": "已处理完毕", "policy_basis": ""},
+    )
     assert response.status_code == 302
     task.refresh_from_db()
     assert task.status == Task.Status.REPLIED
 
 
-def test_a_stale_form_is_refused_with_a_message_and_changes_nothing(client, org, catalog, operator, dispatcher,
-                                                                   dept_staff):
+def test_a_stale_form_is_refused_with_a_message_and_changes_nothing(
+    client, org, catalog, operator, dispatcher, dept_staff
+):
     task = _dispatch(org, catalog, operator, dispatcher)[0]
     old_version = task.version
     services.task_sign(actor=dept_staff, task=task)  # someone else signs meanwhile
     client.force_login(dept_staff)
-    response = client.post(reverse("admin:tasks_task_request_return", args=[task.pk]),
-                           {"version": old_version, "reason": "不属于本部门"}, HTTP_ACCEPT_LANGUAGE="zh-hans")
+    response = client.post(
+        reverse("admin:tasks_task_request_return", args=[task.pk]),
+        {"version": old_version, "reason": "不属于本部门"},
+        HTTP_ACCEPT_LANGUAGE="zh-hans",
+    )
     assert response.status_code == 200
     errors = " ".join(response.context["form"].non_field_errors())
     assert errors
@@ -109,9 +121,11 @@ def test_a_reply_without_text_gets_a_clear_chinese_message(client, org, catalog,
     task = services.task_sign(actor=dept_staff, task=task)
     task = services.task_record_contact(actor=dept_staff, task=task, contacted_at=None, method="phone", note="已联系")
     client.force_login(dept_staff)
-    response = client.post(reverse("admin:tasks_task_reply", args=[task.pk]),
-                           {"version": task.version, "result": "explained", "reply_text": "政策不允许",
-                            "policy_basis": ""}, HTTP_ACCEPT_LANGUAGE="zh-hans")
+    response = client.post(
+        reverse("admin:tasks_task_reply", args=[task.pk]),
+        {"version": task.version, "result": "explained", "reply_text": "政策不允许", "policy_basis": ""},
+        HTTP_ACCEPT_LANGUAGE="zh-hans",
+    )
     assert response.status_code == 200
     message = " ".join(response.context["form"].non_field_errors())
     assert re.search(r"[\u4e00-\u9fff]", message), message
@@ -121,11 +135,20 @@ def test_a_reply_without_text_gets_a_clear_chinese_message(client, org, catalog,
 
 def test_operators_record_an_appeal_in_the_admin(client, org, catalog, operator):
     client.force_login(operator)
-    response = client.post(reverse("admin:appeals_appeal_add"), {
-        "channel": "phone", "appeal_type": "complaint", "priority": "P2", "category": catalog["leaf"].pk,
-        "area": org["street"].pk, "address": "张公桥好吃街", "content": "夜间占道烧烤，油烟扰民。",
-        "citizen_name": "李四", "citizen_phone": "13900001111",
-    })
+    response = client.post(
+        reverse("admin:appeals_appeal_add"),
+        {
+            "channel": "phone",
+            "appeal_type": "complaint",
+            "priority": "P2",
+            "category": catalog["leaf"].pk,
+            "area": org["street"].pk,
+            "address": "张公桥好吃街",
+            "content": "夜间占道烧烤，油烟扰民。",
+            "citizen_name": "李四",
+            "citizen_phone": "13900001111",
+        },
+    )
     assert response.status_code == 302, response.content.decode()[:3000]
     appeal = Appeal.objects.get()
     assert response["Location"] == reverse("admin:appeals_appeal_change", args=[appeal.pk])
@@ -137,10 +160,18 @@ def test_operators_record_an_appeal_in_the_admin(client, org, catalog, operator)
 
 def test_an_unknown_category_is_refused_in_the_intake_form(client, org, catalog, operator):
     client.force_login(operator)
-    response = client.post(reverse("admin:appeals_appeal_add"), {
-        "channel": "phone", "appeal_type": "complaint", "priority": "P2", "category": 987654,
-        "area": org["street"].pk, "content": "内容", "citizen_phone": "13900001111",
-    })
+    response = client.post(
+        reverse("admin:appeals_appeal_add"),
+        {
+            "channel": "phone",
+            "appeal_type": "complaint",
+            "priority": "P2",
+            "category": 987654,
+            "area": org["street"].pk,
+            "content": "内容",
+            "citizen_phone": "13900001111",
+        },
+    )
     assert response.status_code == 200
     assert "category" in response.context["adminform"].form.errors
     assert not Appeal.objects.exists()
@@ -152,8 +183,10 @@ def test_a_dispatcher_dispatches_from_the_appeal_page(client, org, catalog, oper
     form_page = client.get(reverse("admin:appeals_appeal_dispatch", args=[appeal.pk]))
     assert form_page.status_code == 200
     assert form_page.context["form"].fields["lead"].initial == org["market"]
-    response = client.post(reverse("admin:appeals_appeal_dispatch", args=[appeal.pk]),
-                           {"version": appeal.version, "lead": org["market"].pk, "override_reason": ""})
+    response = client.post(
+        reverse("admin:appeals_appeal_dispatch", args=[appeal.pk]),
+        {"version": appeal.version, "lead": org["market"].pk, "override_reason": ""},
+    )
     assert response.status_code == 302
     appeal.refresh_from_db()
     assert appeal.status == Appeal.Status.DISPATCHED
@@ -175,15 +208,18 @@ def test_departments_reveal_contact_with_a_logged_reason_but_never_for_confident
 
     task = _dispatch(org, catalog, operator, dispatcher)[0]
     client.force_login(dept_staff)
-    response = client.post(reverse("admin:tasks_task_reveal", args=[task.pk]),
-                           {"version": task.version, "reason": "需要电话联系诉求人"}, follow=True)
+    response = client.post(
+        reverse("admin:tasks_task_reveal", args=[task.pk]),
+        {"version": task.version, "reason": "需要电话联系诉求人"},
+        follow=True,
+    )
     assert "13812341234" in response.content.decode()
     assert AuditEvent.objects.filter(action="appeal.contact_revealed", actor=dept_staff).exists()
 
-    secret = make_appeal(operator=operator, category=catalog["leaf"], area=org["street"], is_confidential=True,
-                         phone="13700007777")
-    secret_task = services.appeal_dispatch(actor=dispatcher, appeal=secret, lead=org["housing"],
-                                           override_reason="测试")
+    secret = make_appeal(
+        operator=operator, category=catalog["leaf"], area=org["street"], is_confidential=True, phone="13700007777"
+    )
+    secret_task = services.appeal_dispatch(actor=dispatcher, appeal=secret, lead=org["housing"], override_reason="测试")
     assert client.get(reverse("admin:tasks_task_reveal", args=[secret_task.pk])).status_code == 403
     page = client.get(reverse("admin:tasks_task_change", args=[secret_task.pk])).content.decode()
     assert "13700007777" not in page and "0007777" not in page.replace("137****7777", "")
@@ -197,8 +233,9 @@ def test_dispatcher_lists_filter_return_requests_and_replies(client, org, catalo
     assert [t.pk for t in page.context["cl"].result_list] == [task.pk]
     decide = reverse("admin:tasks_task_decide_return", args=[task.pk])
     assert decide in client.get(reverse("admin:tasks_task_change", args=[task.pk])).content.decode()
-    response = client.post(decide, {"version": task.version + 1, "decision": "approve", "reassign_to": "",
-                                    "comment": "同意"})
+    response = client.post(
+        decide, {"version": task.version + 1, "decision": "approve", "reassign_to": "", "comment": "同意"}
+    )
     assert response.status_code == 200  # no department chosen → error on the form
     task.refresh_from_db()
     assert task.status == Task.Status.RETURN_REQUESTED
@@ -216,8 +253,9 @@ def test_roles_without_work_on_tasks_see_no_action_buttons(client, users_by_role
     assert client.post(reverse("admin:tasks_task_sign", args=[task.pk]), {"version": task.version}).status_code == 403
 
 
-def test_department_staff_read_their_tasks_history_with_actor_and_reason(client, org, catalog, operator, dispatcher,
-                                                                         dept_staff):
+def test_department_staff_read_their_tasks_history_with_actor_and_reason(
+    client, org, catalog, operator, dispatcher, dept_staff
+):
     task = _dispatch(org, catalog, operator, dispatcher)[0]
     services.task_sign(actor=dept_staff, task=task)
     client.force_login(dept_staff)
@@ -232,15 +270,17 @@ def test_the_department_autocomplete_offers_only_active_departments(client, org,
 
     department_set_active(actor=system_admin, department=org["district_gov"], is_active=False, reason="撤并")
     client.force_login(dispatcher)
-    response = client.get("/admin/autocomplete/", {"app_label": "tasks", "model_name": "task",
-                                                   "field_name": "department", "term": "政府"})
+    response = client.get(
+        "/admin/autocomplete/", {"app_label": "tasks", "model_name": "task", "field_name": "department", "term": "政府"}
+    )
     assert response.status_code == 200
     names = [r["text"] for r in response.json()["results"]]
     assert "市中区人民政府" not in names and "测试市人民政府" in names
 
 
-def test_old_versions_can_be_read_but_never_saved_back(client, org, catalog, operator, dispatcher, dept_staff,
-                                                      outsider):
+def test_old_versions_can_be_read_but_never_saved_back(
+    client, org, catalog, operator, dispatcher, dept_staff, outsider
+):
     task = _dispatch(org, catalog, operator, dispatcher)[0]
     services.task_sign(actor=dept_staff, task=task)
     first = task.history.order_by("history_date").first()

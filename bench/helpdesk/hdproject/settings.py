@@ -63,9 +63,7 @@ TEMPLATES = [
 
 DATABASES = {
     "default": dj_database_url.parse(
-        os.environ.get(
-            "HELPDESK_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/xlx_helpdesk"
-        ),
+        os.environ.get("HELPDESK_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/xlx_helpdesk"),
         conn_max_age=600,
     )
 }

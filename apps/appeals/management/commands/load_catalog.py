@@ -35,8 +35,11 @@ class Command(BaseCommand):
                 if row["code"] in known:
                     continue
                 known[row["code"]] = catalog.category_save(
-                    actor=actor, code=row["code"], name=row["name"],
-                    parent=known[row["parent"]] if row.get("parent") else None, reason=REASON,
+                    actor=actor,
+                    code=row["code"],
+                    name=row["name"],
+                    parent=known[row["parent"]] if row.get("parent") else None,
+                    reason=REASON,
                 )
             for row in categories:
                 lead = row.get("lead_department")
@@ -45,19 +48,28 @@ class Command(BaseCommand):
                 if lead != "@street" and lead not in departments:
                     raise CommandError(f"Category {row['code']}: unknown department {lead}")
                 catalog.dispatch_rule_save(
-                    actor=actor, category=known[row["code"]], area=None,
+                    actor=actor,
+                    category=known[row["code"]],
+                    area=None,
                     lead_department=None if lead == "@street" else departments[lead],
-                    route_to_local_street=lead == "@street", reason=REASON,
+                    route_to_local_street=lead == "@street",
+                    reason=REASON,
                 )
             for row in rules:
                 category, area = known[row["category"]], areas[row["area"]]
                 if DispatchRule.objects.filter(category=category, area=area).exists():
                     continue
                 catalog.dispatch_rule_save(
-                    actor=actor, category=category, area=area, lead_department=departments[row["lead_department"]],
-                    co_departments=[departments[c] for c in row.get("co_departments", [])], note=row.get("note", ""),
+                    actor=actor,
+                    category=category,
+                    area=area,
+                    lead_department=departments[row["lead_department"]],
+                    co_departments=[departments[c] for c in row.get("co_departments", [])],
+                    note=row.get("note", ""),
                     reason=REASON,
                 )
-        self.stdout.write(self.style.SUCCESS(
-            f"Catalogue: {Category.objects.count()} categories, {DispatchRule.objects.count()} dispatch rules."
-        ))
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Catalogue: {Category.objects.count()} categories, {DispatchRule.objects.count()} dispatch rules."
+            )
+        )

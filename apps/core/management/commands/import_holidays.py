@@ -11,6 +11,7 @@ class Command(BaseCommand):
         parser.add_argument("years", nargs="*", type=int, help="years to load (default: all the library covers)")
 
     def handle(self, *args, years, **options):
-        loaded = calendar_import_library(actor=system_actor(), years=years or None,
-                                         reason="import from the chinese-calendar library")
+        loaded = calendar_import_library(
+            actor=system_actor(), years=years or None, reason="import from the chinese-calendar library"
+        )
         self.stdout.write(f"Calendar years loaded: {', '.join(map(str, loaded)) or 'none'}")

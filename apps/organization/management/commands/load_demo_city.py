@@ -32,17 +32,21 @@ class Command(BaseCommand):
             areas = self._areas(actor, data["areas"])
             departments = self._departments(actor, data["departments"], areas)
             users = self._users(actor, data["users"], departments, password)
-        self.stdout.write(self.style.SUCCESS(
-            f"Demo city: {len(areas)} areas, {len(departments)} departments, {len(users)} staff."
-        ))
+        self.stdout.write(
+            self.style.SUCCESS(f"Demo city: {len(areas)} areas, {len(departments)} departments, {len(users)} staff.")
+        )
 
     def _areas(self, actor, rows):
         areas = {a.code: a for a in Area.objects.all()}
         for row in rows:
             if row["code"] not in areas:
                 areas[row["code"]] = services.area_create(
-                    actor=actor, code=row["code"], name=row["name"], kind=row["kind"],
-                    parent=areas.get(row["parent"]) if row.get("parent") else None, reason=REASON,
+                    actor=actor,
+                    code=row["code"],
+                    name=row["name"],
+                    kind=row["kind"],
+                    parent=areas.get(row["parent"]) if row.get("parent") else None,
+                    reason=REASON,
                 )
         return areas
 
@@ -51,10 +55,15 @@ class Command(BaseCommand):
         for row in rows:
             if row["code"] not in departments:
                 departments[row["code"]] = services.department_create(
-                    actor=actor, code=row["code"], name=row["name"], short_name=row.get("short_name", ""),
-                    kind=row["kind"], area=areas[row["area"]],
+                    actor=actor,
+                    code=row["code"],
+                    name=row["name"],
+                    short_name=row.get("short_name", ""),
+                    kind=row["kind"],
+                    area=areas[row["area"]],
                     parent=departments.get(row["parent"]) if row.get("parent") else None,
-                    phone=row.get("phone", ""), reason=REASON,
+                    phone=row.get("phone", ""),
+                    reason=REASON,
                 )
         return departments
 
@@ -63,7 +72,12 @@ class Command(BaseCommand):
         for row in rows:
             if row["username"] not in users:
                 users[row["username"]] = services.staff_create(
-                    actor=actor, username=row["username"], name=row["name"], role=row["role"],
-                    department=departments[row["department"]], password=password, reason=REASON,
+                    actor=actor,
+                    username=row["username"],
+                    name=row["name"],
+                    role=row["role"],
+                    department=departments[row["department"]],
+                    password=password,
+                    reason=REASON,
                 )
         return users

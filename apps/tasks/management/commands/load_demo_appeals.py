@@ -32,8 +32,7 @@ class Command(BaseCommand):
             self.stdout.write("Demo appeals already present.")
             return
         rng = random.Random(12345)
-        users = {u.username: u for u in User.objects.filter(username__in=[
-            "operator", "dispatcher", "dept_staff"])}
+        users = {u.username: u for u in User.objects.filter(username__in=["operator", "dispatcher", "dept_staff"])}
         operator, dispatcher, staff = users["operator"], users["dispatcher"], users["dept_staff"]
         leaves = list(Category.objects.filter(is_leaf=True, is_active=True))
         streets = list(Area.objects.filter(kind__in=[Area.Kind.STREET, Area.Kind.COMMUNITY]))
@@ -45,9 +44,12 @@ class Command(BaseCommand):
                 to_housing = i % 2 == 0
                 category = rng.choice(housing_leaves if to_housing else leaves)
                 appeal = intake.appeal_register(
-                    actor=operator, channel=rng.choice(Appeal.Channel.values), appeal_type=rng.choice(
-                        ["complaint", "help", "consultation", "report"]),
-                    category=category, area=rng.choice(streets), content=rng.choice(CONTENTS),
+                    actor=operator,
+                    channel=rng.choice(Appeal.Channel.values),
+                    appeal_type=rng.choice(["complaint", "help", "consultation", "report"]),
+                    category=category,
+                    area=rng.choice(streets),
+                    content=rng.choice(CONTENTS),
                     citizen_name=rng.choice(["张伟", "王芳", "李娜", "刘洋", "陈静"]),
                     citizen_phone=f"13{rng.randint(100000000, 999999999)}",
                     priority="P1" if i % 7 == 0 else "P2",
@@ -69,8 +71,10 @@ class Command(BaseCommand):
                 task = services.task_sign(actor=staff, task=task)
                 if i % 8 == 2:
                     continue  # in progress, not yet contacted
-                task = services.task_record_contact(actor=staff, task=task, contacted_at=None, method="phone",
-                                                    note="已电话联系诉求人，说明办理安排。")
-                services.task_reply(actor=staff, task=task, result="resolved",
-                                    reply_text="经现场核查，问题已处理完毕，并已告知诉求人。")
+                task = services.task_record_contact(
+                    actor=staff, task=task, contacted_at=None, method="phone", note="已电话联系诉求人，说明办理安排。"
+                )
+                services.task_reply(
+                    actor=staff, task=task, result="resolved", reply_text="经现场核查，问题已处理完毕，并已告知诉求人。"
+                )
         self.stdout.write(self.style.SUCCESS(f"Demo appeals: {made}."))
