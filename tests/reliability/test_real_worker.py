@@ -32,7 +32,11 @@ def broker_app(tmp_path, monkeypatch):
     if url.startswith("filesystem://"):
         folder = tmp_path / "broker"
         folder.mkdir()
-        app.conf.broker_transport_options = {"data_folder_in": str(folder), "data_folder_out": str(folder)}
+        app.conf.broker_transport_options = {
+            "data_folder_in": str(folder),
+            "data_folder_out": str(folder),
+            "control_folder": str(tmp_path / "control"),
+        }
     elif url.startswith("redis"):
         # Our own queue name, so a stray worker on the same Redis cannot take the jobs.
         app.conf.task_default_queue = "xlx-test-worker"
