@@ -62,6 +62,7 @@ def timed(
         fn()
     with CaptureQueriesContext(connection) as ctx:
         fn()
+    queries = len(ctx.captured_queries)  # read now: later requests may reset the log
     samples = []
     for _ in range(repeat):
         start = time.perf_counter()
@@ -71,7 +72,7 @@ def timed(
         name,
         median_ms=round(statistics.median(samples), 2),
         p95_ms=round(_p95(samples), 2),
-        queries=len(ctx.captured_queries),
+        queries=queries,
         target=target,
         note=note,
         samples=repeat,
@@ -251,9 +252,11 @@ def searches(people, repeat) -> list[Figure]:
 # --- 5: intake ---------------------------------------------------------------------------------
 
 
-def intake(people, count: int) -> Figure:
-    """Record and dispatch `count` appeals through the services, one transaction each,
-    history, action log, outbox and guardian grants included. Rolled back afterwards."""
+def intake(people, count: int, *, commit: bool = True) -> Figure:
+    """Record and dispatch `count` appeals through the services, as two requests would:
+    registration in one transaction, dispatch in another, each committed (history, action
+    log, outbox and guardian grants included). With commit=False (tests) everything runs
+    inside one rolled-back transaction instead."""
     from apps.appeals.models import Area, Category
     from apps.appeals.selectors import dispatch_suggestion
     from apps.appeals.services import appeal_register
@@ -267,38 +270,32 @@ def intake(people, count: int) -> Figure:
         category, area = categories[i % len(categories)], areas[i % len(areas)]
         plans.append((category, area, dispatch_suggestion(category=category, area=area)))
 
-    class Rollback(Exception):
-        pass
+    def run():
+        start = time.perf_counter()
+        for i, (category, area, suggestion) in enumerate(plans):
+            appeal = appeal_register(actor=operator, channel="phone", appeal_type="complaint", category=category,
+                                     area=area, content=f"基准测试诉求 {i}：小区噪音扰民", citizen_name="测试",
+                                     citizen_phone="13800000000")
+            appeal_dispatch(actor=dispatcher, appeal=appeal, lead=suggestion.lead, co=suggestion.co)
+        return time.perf_counter() - start
 
-    elapsed = 0.0
-    try:
-        with transaction.atomic():
-            start = time.perf_counter()
-            for i, (category, area, suggestion) in enumerate(plans):
-                with transaction.atomic():
-                    appeal = appeal_register(
-                        actor=operator,
-                        channel="phone",
-                        appeal_type="complaint",
-                        category=category,
-                        area=area,
-                        content=f"基准测试诉求 {i}：小区噪音扰民",
-                        citizen_name="测试",
-                        citizen_phone="13800000000",
-                    )
-                    appeal_dispatch(actor=dispatcher, appeal=appeal, lead=suggestion.lead, co=suggestion.co)
-            elapsed = time.perf_counter() - start
-            raise Rollback
-    except Rollback:
-        pass
-    return Figure(
-        "5 intake: record + dispatch through the services",
-        rate_per_s=round(count / elapsed, 1),
-        unit="appeals/s",
-        target="≥ 100 appeals/s",
-        samples=count,
-        note="suggestion lookup outside the timer; each appeal its own savepoint; rolled back",
-    )
+    if commit:
+        elapsed = run()
+        note = "register and dispatch each committed (as two requests); suggestion lookup outside the timer"
+    else:
+        class Rollback(Exception):
+            pass
+
+        elapsed = 0.0
+        try:
+            with transaction.atomic():
+                elapsed = run()
+                raise Rollback
+        except Rollback:
+            pass
+        note = "inside one rolled-back transaction"
+    return Figure("5 intake: record + dispatch through the services", rate_per_s=round(count / elapsed, 1),
+                  unit="appeals/s", target="≥ 100 appeals/s", samples=count, note=note)
 
 
 # --- 6: the SLA sweep ------------------------------------------------------------------------------

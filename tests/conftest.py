@@ -15,9 +15,10 @@ def _fast_and_isolated(settings):
     # Outbox jobs run in-process unless a test brings a real broker (tests/reliability).
     previous = celery_app.conf.task_always_eager
     celery_app.conf.task_always_eager = True
-    from apps.core import working_calendar
+    from apps.core import process_cache, working_calendar
 
     working_calendar.invalidate_cache()
+    process_cache.clear_all()
     # Service messages are asserted in English (the source language); page tests that
     # check Chinese send Accept-Language: zh-hans, which the locale middleware honours.
     from django.utils import translation
@@ -27,6 +28,7 @@ def _fast_and_isolated(settings):
     translation.deactivate()
     celery_app.conf.task_always_eager = previous
     working_calendar.invalidate_cache()
+    process_cache.clear_all()
 
 
 @pytest.fixture

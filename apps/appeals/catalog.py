@@ -14,6 +14,12 @@ from apps.core.validation import require_text
 from apps.organization.models import Area, Department
 
 
+def _clear_dispatch_cache() -> None:
+    from apps.appeals.selectors import _catalogue
+
+    _catalogue.clear()
+
+
 def _place(category: Category) -> None:
     parent = category.parent
     category.path = f"{parent.path if parent else '/'}{category.code}/"
@@ -101,6 +107,7 @@ def dispatch_rule_save(
     set_history_context(rule, actor=actor, reason=reason)
     rule.save()
     rule.co_departments.set(co_departments)
+    transaction.on_commit(_clear_dispatch_cache)
     record(
         actor=actor,
         action="dispatch_rule.saved",

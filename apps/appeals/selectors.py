@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from django.db.models import Q, QuerySet
 
 from apps.appeals.models import Appeal, Category, DispatchRule
+from apps.core.process_cache import short_lived
 from apps.organization.models import Area, Department
 
 DUPLICATE_WINDOW = dt.timedelta(days=30)
@@ -44,22 +45,39 @@ def _area_chain(area: Area) -> list[str]:
     return [code for code in area.path.strip("/").split("/") if code]
 
 
-def _street_office_for(area: Area) -> Department | None:
-    codes = _area_chain(area)
-    return (
-        Department.objects.filter(kind=Department.Kind.STREET_OFFICE, is_active=True, area__code__in=codes)
-        .order_by("-area__depth")
-        .first()
-    )
+@dataclass(frozen=True)
+class _Catalogue:
+    """The active dispatch catalogue and the local governments, indexed for lookups."""
+
+    rules: dict[str, list[DispatchRule]]  # category code → its active rules
+    departments: dict[int, Department]  # active departments by id
+    street_office: dict[str, Department]  # area code → street office serving it
+    district_government: dict[str, Department]  # area code → district government serving it
 
 
-def _district_government_for(area: Area) -> Department | None:
-    codes = _area_chain(area)
-    return (
-        Department.objects.filter(kind=Department.Kind.DISTRICT_GOVERNMENT, is_active=True, area__code__in=codes)
-        .order_by("-area__depth")
-        .first()
-    )
+@short_lived(30)
+def _catalogue() -> _Catalogue:
+    """Read once per process every 30 s (a few hundred rules, a few thousand departments):
+    dispatch is then pure lookups. Catalogue edits in this process clear it at once."""
+    departments = {d.pk: d for d in Department.objects.filter(is_active=True).select_related("area")}
+    street, district = {}, {}
+    for d in departments.values():
+        if d.kind == Department.Kind.STREET_OFFICE:
+            street.setdefault(d.area.code, d)
+        elif d.kind == Department.Kind.DISTRICT_GOVERNMENT:
+            district.setdefault(d.area.code, d)
+    rules: dict[str, list[DispatchRule]] = {}
+    for rule in (DispatchRule.objects.filter(is_active=True).select_related("category", "area")
+                 .prefetch_related("co_departments")):
+        rules.setdefault(rule.category.code, []).append(rule)
+    return _Catalogue(rules, departments, street, district)
+
+
+def _nearest(index: dict[str, Department], area_codes: list[str]) -> Department | None:
+    for code in reversed(area_codes):  # the area itself first, then up the tree
+        if code in index:
+            return index[code]
+    return None
 
 
 def dispatch_suggestion(*, category: Category, area: Area, exclude: set[int] | None = None) -> DispatchSuggestion:
@@ -70,25 +88,30 @@ def dispatch_suggestion(*, category: Category, area: Area, exclude: set[int] | N
     excluded department (it has just returned the task), the district government takes it.
     """
     exclude = exclude or set()
-    categories = [c for c in category.path.strip("/").split("/") if c]
+    catalogue = _catalogue()
     areas = _area_chain(area)
-    rules = (
-        DispatchRule.objects.filter(is_active=True, category__code__in=categories)
-        .filter(Q(area__isnull=True) | Q(area__code__in=areas))
-        .select_related("category", "area", "lead_department")
-        .prefetch_related("co_departments")
-    )
+    area_set = set(areas)
+    rules = [
+        rule
+        for code in [c for c in category.path.strip("/").split("/") if c]
+        for rule in catalogue.rules.get(code, [])
+        if rule.area_id is None or rule.area.code in area_set
+    ]
 
     def score(rule):
         return (rule.category.depth, rule.area.depth + 1 if rule.area_id else 0)
 
     for rule in sorted(rules, key=score, reverse=True):
-        lead = _street_office_for(area) if rule.route_to_local_street else rule.lead_department
-        if lead is None or not lead.is_active or lead.pk in exclude:
+        if rule.route_to_local_street:
+            lead = _nearest(catalogue.street_office, areas)
+        else:
+            lead = catalogue.departments.get(rule.lead_department_id)
+        if lead is None or lead.pk in exclude:
             continue
-        co = [d for d in rule.co_departments.all() if d.is_active and d.pk != lead.pk and d.pk not in exclude]
+        co = [catalogue.departments[d.pk] for d in rule.co_departments.all()
+              if d.pk in catalogue.departments and d.pk != lead.pk and d.pk not in exclude]
         return DispatchSuggestion(lead=lead, co=co, rule=rule, explanation=str(rule))
-    fallback = _district_government_for(area)
+    fallback = _nearest(catalogue.district_government, areas)
     if fallback is not None and fallback.pk in exclude:
         fallback = None
     return DispatchSuggestion(lead=fallback, explanation="兜底: district government of the area")

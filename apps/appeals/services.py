@@ -3,7 +3,7 @@ apps.tasks.services (it creates the work orders)."""
 
 from __future__ import annotations
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -19,13 +19,17 @@ from apps.organization.models import Area, User
 
 
 def _next_tracking_number(now) -> str:
-    """20261126-000123: gap-free per day. The counter row is locked until commit, so two
-    operators never get the same number."""
+    """20261126-000123: gap-free per day. One upsert on the day's counter row, which stays
+    locked until commit, so two operators never get the same number."""
     day = timezone.localdate(now)
-    counter, _created = TrackingCounter.objects.select_for_update().get_or_create(day=day)
-    counter.value += 1
-    counter.save(update_fields=["value"])
-    return f"{day:%Y%m%d}-{counter.value:06d}"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO appeals_trackingcounter (day, value) VALUES (%s, 1) "
+            "ON CONFLICT (day) DO UPDATE SET value = appeals_trackingcounter.value + 1 RETURNING value",
+            [day],
+        )
+        value = cursor.fetchone()[0]
+    return f"{day:%Y%m%d}-{value:06d}"
 
 
 def _lock(appeal: Appeal, expected_version: int | None) -> Appeal:

@@ -21,6 +21,7 @@ from apps.audit.services import record
 from apps.authorization.models import RuleAdaptation
 from apps.core.exceptions import DomainError, InvalidTransition, NotPermitted
 from apps.core.history import set_history_context
+from apps.core.process_cache import short_lived
 from apps.core.validation import require_text
 from apps.notifications import services as notifications
 from apps.organization.models import Area, User
@@ -129,6 +130,7 @@ def rule_adaptation_issue(
     adaptation.full_clean(exclude=["category", "area", "issued_by"], validate_constraints=False)
     set_history_context(adaptation, actor=actor, reason=reason)
     adaptation.save()
+    transaction.on_commit(_any_live.clear)
     record(
         actor=actor,
         action="rule_adaptation.issued",
@@ -183,6 +185,7 @@ def rule_adaptation_revoke(*, actor: User, adaptation: RuleAdaptation, reason: s
     adaptation.revoked_at = now
     set_history_context(adaptation, actor=actor, reason=reason)
     adaptation.save(update_fields=["revoked_at", "updated_at"])
+    transaction.on_commit(_any_live.clear)
     record(
         actor=actor,
         action="rule_adaptation.revoked",
@@ -211,6 +214,13 @@ def _live_matching(*, kind: str, category: Category, area: Area | None, at: dt.d
     ).filter(areas)
 
 
+@short_lived(30)
+def _any_live() -> bool:
+    """Whether any adaptation is live or scheduled: most of the time none is, and intake and
+    dispatch then skip the lookup."""
+    return RuleAdaptation.objects.filter(revoked_at__isnull=True, valid_until__gt=timezone.now()).exists()
+
+
 def adapted_priority(
     *, category: Category, area: Area | None, priority: str, at: dt.datetime
 ) -> tuple[str, RuleAdaptation | None]:
@@ -219,6 +229,8 @@ def adapted_priority(
     Adaptations only raise (P0 is the highest); the highest live one wins, then the most
     specific (deeper category, then deeper area), then the newest.
     """
+    if not _any_live():
+        return priority, None
     best = (
         _live_matching(kind=Kind.RAISE_PRIORITY, category=category, area=area, at=at)
         .filter(priority__lt=priority)  # "P0" < "P1" < ...: only those that raise
@@ -237,6 +249,8 @@ def adapted_resolve_limit(
 
     The caller applies it only when it ends before the limit of the rule table (an
     adaptation never lengthens a limit)."""
+    if not _any_live():
+        return None
     candidates = list(
         _live_matching(kind=Kind.SHORTEN_LIMIT, category=category, area=area, at=at).order_by("-valid_from", "-id")
     )

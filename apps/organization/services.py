@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 
 from apps.audit.services import record
 from apps.core.exceptions import DomainError
+from apps.core import process_cache
 from apps.core.history import set_history_context
 from apps.core.validation import require_text
 from apps.notifications import services as notifications
@@ -32,6 +33,9 @@ def _save(obj, *, actor, reason: str, **kwargs) -> None:
     obj.full_clean()
     set_history_context(obj, actor=actor, reason=reason)
     obj.save(**kwargs)
+    if isinstance(obj, (Department, Area)):
+        # Dispatch reads departments from a short-lived per-process cache.
+        transaction.on_commit(process_cache.clear_all)
 
 
 def _diff(before: dict, after: dict) -> dict:

@@ -22,6 +22,7 @@ purpose: the generator writes the history rows and action-log entries itself.
 from __future__ import annotations
 
 import io
+import itertools
 import logging
 import multiprocessing
 import queue
@@ -275,47 +276,60 @@ class _WriterProcess:
 # --- Secondary indexes and constraints during a first load -------------------------------------
 
 
+_PHASE_2 = "-- then the constraints that use them:"
+
+
 class SuspendedIndexes:
     """Drop the secondary indexes and unique constraints of `models` (primary keys stay)
-    and rebuild them from their own definitions. The definitions are written to
-    `restore_file` before anything is dropped; a later run restores from it if this one
-    was killed."""
+    and rebuild them from their own definitions afterwards. GIN indexes stay: they buffer
+    new entries in their pending list (fastupdate), which costs the server less than a
+    rebuild, in time it has spare while Python generates. The definitions are written to
+    `restore_file` (plain SQL) before anything is dropped; a later run restores from it if
+    this one was killed."""
 
     def __init__(self, models_: Iterable[type[models.Model]], *, restore_file: Path):
         self.tables = sorted({m._meta.db_table for m in models_})
         self.restore_file = restore_file
-        self.statements: list[str] = []
 
     def suspend(self) -> int:
         with connection.cursor() as cursor:
             cursor.execute(
                 """
-                SELECT t.relname, i.relname, c.conname, pg_get_constraintdef(c.oid), pg_get_indexdef(i.oid)
+                SELECT t.relname, i.relname, c.conname, c.contype, pg_get_constraintdef(c.oid), pg_get_indexdef(i.oid)
                 FROM pg_index x
                 JOIN pg_class i ON i.oid = x.indexrelid
                 JOIN pg_class t ON t.oid = x.indrelid
+                JOIN pg_am a ON a.oid = i.relam
                 LEFT JOIN pg_constraint c ON c.conindid = x.indexrelid AND c.conrelid = x.indrelid
                 WHERE t.relname = ANY(%s) AND t.relnamespace = 'public'::regnamespace AND NOT x.indisprimary
+                  AND a.amname <> 'gin'
                 ORDER BY t.relname, i.relname
                 """,
                 [self.tables],
             )
             found = cursor.fetchall()
         quote = connection.ops.quote_name
-        drops, restores = [], []
-        for table, index, constraint, condef, indexdef in found:
-            if constraint:
-                drops.append(f"ALTER TABLE {quote(table)} DROP CONSTRAINT {quote(constraint)}")
-                restores.append(f"ALTER TABLE {quote(table)} ADD CONSTRAINT {quote(constraint)} {condef}")
-            else:
+        drops, indexes, constraints = [], [], []
+        for table, index, constraint, kind, condef, indexdef in found:
+            if constraint is None:
                 drops.append(f"DROP INDEX {quote(index)}")
-                restores.append(indexdef)
+                indexes.append(indexdef)
+                continue
+            drops.append(f"ALTER TABLE {quote(table)} DROP CONSTRAINT {quote(constraint)}")
+            if kind == "u":  # build the index like any other, then attach the constraint to it
+                indexes.append(indexdef)
+                options = condef[condef.rindex(")") + 1:].strip()
+                constraints.append(f"ALTER TABLE {quote(table)} ADD CONSTRAINT {quote(constraint)} UNIQUE USING INDEX "
+                                   f"{quote(index)} {options}".rstrip())
+            else:
+                constraints.append(f"ALTER TABLE {quote(table)} ADD CONSTRAINT {quote(constraint)} {condef}")
         self.restore_file.parent.mkdir(parents=True, exist_ok=True)
-        self.restore_file.write_text("".join(f"{s};\n" for s in restores), encoding="utf-8")
+        self.restore_file.write_text(
+            "".join(f"{s};\n" for s in indexes) + f"{_PHASE_2}\n" + "".join(f"{s};\n" for s in constraints),
+            encoding="utf-8")
         with transaction.atomic(), connection.cursor() as cursor:
             for statement in drops:
                 cursor.execute(statement)
-        self.statements = restores
         return len(drops)
 
     def restore(self, progress=None) -> int:
@@ -325,69 +339,76 @@ class SuspendedIndexes:
 def restore_indexes(restore_file: Path, *, progress=None, workers: int = 2) -> int:
     """Run the saved definitions (skipping any that exist again), then forget the file.
 
-    Tables are shared out between `workers` connections, biggest first, so two tables'
-    indexes are built at once (a table's own statements run in order on one connection:
-    ALTER TABLE takes a lock that would make them wait for each other anyway)."""
+    The indexes are built by `workers` connections at once, the biggest tables first
+    (CREATE INDEX takes a lock that lets other index builds on the same table proceed);
+    the constraints are then attached to their indexes, which takes no time."""
     if not restore_file.exists():
         return 0
-    statements = [s.strip() for s in restore_file.read_text(encoding="utf-8").split(";\n") if s.strip()]
-    by_table: dict[str, list[str]] = {}
-    for statement in statements:
-        by_table.setdefault(_table_of(statement), []).append(statement)
+    text = restore_file.read_text(encoding="utf-8")
+    first, _sep, second = text.partition(_PHASE_2)
+    indexes = [s.strip() for s in first.split(";\n") if s.strip()]
+    constraints = [s.strip() for s in second.split(";\n") if s.strip()]
     with connection.cursor() as cursor:
-        cursor.execute("SELECT relname, pg_table_size(oid) FROM pg_class WHERE relname = ANY(%s)", [list(by_table)])
+        tables = sorted({_table_of(s) for s in indexes})
+        cursor.execute("SELECT relname, pg_table_size(oid) FROM pg_class WHERE relname = ANY(%s)", [tables])
         sizes = dict(cursor.fetchall())
-    shares: list[list[str]] = [[] for _i in range(max(1, workers))]
-    loads = [0] * len(shares)
-    for table in sorted(by_table, key=lambda t: -sizes.get(t, 0)):
-        i = loads.index(min(loads))
-        shares[i].extend(by_table[table])
-        loads[i] += sizes.get(table, 0)
+    todo = queue.Queue()
+    for statement in sorted(indexes, key=lambda s: -sizes.get(_table_of(s), 0)):
+        todo.put(statement)
+    total = len(indexes) + len(constraints)
     errors: list[BaseException] = []
-    done = iter(range(1, len(statements) + 1))
+    done = itertools.count(1)
     lock = threading.Lock()
 
-    def build(share: list[str]) -> None:
+    def run(cursor, statement: str) -> None:
+        started = time.perf_counter()
+        try:
+            with transaction.atomic(using=cursor.db.alias):
+                cursor.execute(statement)
+        except Exception as exc:
+            if "already exists" not in str(exc):
+                raise
+        if progress is not None:
+            with lock:
+                progress(f"rebuilt {next(done)}/{total} in {time.perf_counter() - started:,.1f}s: {statement[:90]}")
+
+    def build() -> None:
         conn = connections["default"]
         try:
             with conn.cursor() as cursor:
                 cursor.execute("SET maintenance_work_mem TO '768MB'")
-                for statement in share:
-                    started = time.perf_counter()
+                while not errors:
                     try:
-                        with transaction.atomic(using=conn.alias):
-                            cursor.execute(statement)
-                    except Exception as exc:
-                        if "already exists" not in str(exc):
-                            raise
-                    if progress is not None:
-                        with lock:
-                            progress(f"rebuilt {next(done)}/{len(statements)} in "
-                                     f"{time.perf_counter() - started:,.1f}s: {statement[:90]}")
+                        statement = todo.get_nowait()
+                    except queue.Empty:
+                        return
+                    run(cursor, statement)
         except BaseException as exc:
             errors.append(exc)
         finally:
             if threading.current_thread() is not threading.main_thread():
                 conn.close()
 
-    threads = [threading.Thread(target=build, args=(share,)) for share in shares[1:] if share]
+    threads = [threading.Thread(target=build) for _i in range(max(0, workers - 1))]
     for thread in threads:
         thread.start()
-    build(shares[0])
+    build()
     for thread in threads:
         thread.join()
     if errors:
         raise errors[0]
+    with connection.cursor() as cursor:
+        for statement in constraints:
+            run(cursor, statement)
     restore_file.unlink()
-    return len(statements)
+    return total
 
 
 def _table_of(statement: str) -> str:
-    """The table an index or constraint definition applies to."""
+    """The table a CREATE INDEX or ALTER TABLE statement applies to."""
     if statement.startswith("ALTER TABLE "):
         return statement.split()[2].strip('"')
-    target = statement.split(" ON ", 1)[1].split()[0]
-    return target.split(".")[-1].strip('"')
+    return statement.split(" ON ", 1)[1].split()[0].split(".")[-1].strip('"')
 
 
 def check_foreign_keys(models_: Iterable[type[models.Model]]) -> int:

@@ -22,6 +22,7 @@ from __future__ import annotations
 import bisect
 import dataclasses
 import datetime as dt
+import gc
 import itertools
 import json
 import random
@@ -155,9 +156,16 @@ class Progress:
         self._start = 0.0
         self._before: dict[str, int] = {}
 
+    def write(self, text: str) -> None:
+        if self.out is not None:
+            self.out.write(text)
+            flush = getattr(self.out, "flush", None)
+            if flush is not None:
+                flush()
+
     def start(self, name: str) -> None:
         self._name, self._start, self._before = name, time.perf_counter(), dict(self.writer.written)
-        self.out.write(f"[{name}] ...")
+        self.write(f"[{name}] ...")
 
     def rows(self) -> dict[str, int]:
         return {t: n - self._before.get(t, 0) for t, n in self.writer.written.items() if n - self._before.get(t, 0)}
@@ -165,14 +173,14 @@ class Progress:
     def line(self, text: str) -> None:
         elapsed = time.perf_counter() - self._start
         total = sum(self.rows().values())
-        self.out.write(f"[{self._name}] {text}  rows {total:,} ({total / max(elapsed, 1e-9):,.0f}/s)  {elapsed:,.0f}s")
+        self.write(f"[{self._name}] {text}  rows {total:,} ({total / max(elapsed, 1e-9):,.0f}/s)  {elapsed:,.0f}s")
 
     def done(self, extra_rows: dict[str, int] | None = None) -> PhaseReport:
         elapsed = time.perf_counter() - self._start
         rows = {**self.rows(), **(extra_rows or {})}
         report = PhaseReport(self._name, elapsed, rows)
         self.phases.append(report)
-        self.out.write(f"[{self._name}] done: {report.total_rows:,} rows in {elapsed:,.1f}s "
+        self.write(f"[{self._name}] done: {report.total_rows:,} rows in {elapsed:,.1f}s "
                        f"({report.total_rows / max(elapsed, 1e-9):,.0f} rows/s)")
         return report
 
@@ -181,7 +189,8 @@ class Progress:
 
 
 def seed_city(options: Options, *, out) -> Report:
-    """Generate the city on the default database. Returns what was written, phase by phase."""
+    """Generate the city on the default database. Returns what was written, phase by phase.
+    `out`: where progress lines go (None: nowhere)."""
     writer = BulkWriter(batch_size=options.batch)
     progress = Progress(out, writer)
     until = options.until or timezone.now()
@@ -189,7 +198,7 @@ def seed_city(options: Options, *, out) -> Report:
     with hold_chain_lock():
         if restore_file().exists():
             progress.start("indexes")
-            out.write(f"[indexes] an earlier run was interrupted: restoring from {restore_file()}")
+            progress.write(f"[indexes] an earlier run was interrupted: restoring from {restore_file()}")
             restore_indexes(restore_file(), progress=progress.line)
             progress.done()
         check_database(options)
@@ -205,8 +214,8 @@ def seed_city(options: Options, *, out) -> Report:
             build_city(random.Random(f"{options.seed}:city"), options, writer, actor, city_created)
             city = load_city()
         else:
-            out.write(f"[city] reusing the generated city: {len(city.departments):,} departments, "
-                      f"{sum(len(s) for s in city.handlers.values()) + len(city.operators):,}+ staff")
+            progress.write(f"[city] reusing the generated city: {len(city.departments):,} departments, "
+                           f"{sum(len(s) for s in city.handlers.values()) + len(city.operators):,}+ staff")
         progress.done()
 
         progress.start("catalogue")
@@ -817,6 +826,10 @@ class AppealMaker:
         started = time.perf_counter()
         in_batch = 0
         last_moment = None
+        # Millions of long-lived rows and index entries, no reference cycles: the cyclic
+        # collector would only re-scan them again and again.
+        gc_was_enabled = gc.isenabled()
+        gc.disable()
         try:
             for day, count in volumes:
                 for moment in day_times(self.rng, day, count, self.now, self.tz):
@@ -834,6 +847,9 @@ class AppealMaker:
         except BaseException:
             self.writer.abort_background()
             raise
+        finally:
+            if gc_was_enabled:
+                gc.enable()
         waited, skipped = self.writer.finish_background()
         if background:
             progress.line(f"waited {self.writer.blocked_seconds:,.1f}s for the writer while generating, "

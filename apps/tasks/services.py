@@ -589,6 +589,7 @@ def sla_rule_save(
     rule.full_clean()
     set_history_context(rule, actor=actor, reason=reason)
     rule.save()
+    transaction.on_commit(sla._active_rules.clear)
     after = {
         "priority": priority,
         "appeal_type": appeal_type,

@@ -7,10 +7,11 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from django.db.models import Q
+from django.db.models import F
 from django.utils import timezone
 
 from apps.core import working_calendar
+from apps.core.process_cache import short_lived
 from apps.tasks.models import LimitUnit, Reminder, SlaRule, Task
 
 
@@ -33,24 +34,33 @@ DEFAULT_LIMITS = {
 def rule_for(*, priority: str, appeal_type: str, category) -> Limits:
     """The most specific active rule: a deeper category beats a shallower one, which beats
     "any category"; at equal category, a rule for the appeal type beats "any type"."""
-    ancestors = [c for c in category.path.strip("/").split("/") if c] if category is not None else []
-    candidates = (
-        SlaRule.objects.filter(is_active=True, priority=priority)
-        .filter(Q(appeal_type="") | Q(appeal_type=appeal_type))
-        .filter(Q(category__isnull=True) | Q(category__code__in=ancestors))
-        .select_related("category")
-    )
+    ancestors = set(c for c in category.path.strip("/").split("/") if c) if category is not None else set()
     best, best_score = None, (-1, -1)
-    for rule in candidates:
-        score = (rule.category.depth + 1 if rule.category_id else 0, 1 if rule.appeal_type else 0)
+    for rule in _active_rules():
+        if rule["priority"] != priority or rule["appeal_type"] not in {"", appeal_type}:
+            continue
+        if rule["category_code"] is not None and rule["category_code"] not in ancestors:
+            continue
+        score = (rule["category_depth"] + 1 if rule["category_code"] is not None else 0, 1 if rule["appeal_type"] else 0)
         if score > best_score:
             best, best_score = rule, score
     if best is None:
         return DEFAULT_LIMITS[priority]
     return Limits(
-        (best.sign_amount, best.sign_unit),
-        (best.contact_amount, best.contact_unit),
-        (best.resolve_amount, best.resolve_unit),
+        (best["sign_amount"], best["sign_unit"]),
+        (best["contact_amount"], best["contact_unit"]),
+        (best["resolve_amount"], best["resolve_unit"]),
+    )
+
+
+@short_lived(30)
+def _active_rules() -> list[dict]:
+    """The whole active rule table (a few dozen rows), read once per process every 30 s."""
+    return list(
+        SlaRule.objects.filter(is_active=True).values(
+            "priority", "appeal_type", "sign_amount", "sign_unit", "contact_amount", "contact_unit",
+            "resolve_amount", "resolve_unit", category_code=F("category__code"), category_depth=F("category__depth"),
+        )
     )
 
 

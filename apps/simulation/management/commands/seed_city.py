@@ -59,11 +59,14 @@ class Command(BaseCommand):
         options = Options(appeals=opts["appeals"], departments=opts["departments"], staff=opts["staff"],
                           months=opts["months"], seed=opts["seed"], batch=opts["batch"], until=until,
                           append=opts["append"], keep_indexes=opts["keep_indexes"])
+        verbose = opts["verbosity"] > 0
         try:
-            report = seed_city(options, out=self.stdout)
+            report = seed_city(options, out=self.stdout if verbose else None)
         except (RefusedError, ValueError) as exc:
             raise CommandError(str(exc)) from None
         phases = report.phases
+        if not verbose:
+            return
         total_rows = sum(p.total_rows for p in phases)
         total_seconds = sum(p.seconds for p in phases)
         self.stdout.write("")
