@@ -8,13 +8,17 @@ The phases, in order:
 3. catalogue - the category taxonomy (fixtures/categories.json) and one dispatch rule per
                leaf for the generated city, through apps.appeals.catalog (a few hundred rows);
 4. appeals   - N appeals over the period, their work orders, grants, reminders, history
-               rows and action-log entries, in time order, batch by batch;
-5. finish    - tracking counters, planner statistics.
+               rows and action-log entries, in time order, batch by batch; then the day
+               counters of the tracking numbers;
+5. indexes, checks - on a first large PostgreSQL load: rebuild the suspended indexes and
+               verify the foreign keys (apps.simulation.bulk);
+6. analyze   - planner statistics.
 
 Rows are shaped like the services' (apps.appeals.services, apps.tasks.services, the SLA
 sweep): the same fields filled, the same reasons, the same action-log changes. What the
-generator writes differs in one way only: history keeps the creation row and the row of
-the final state of each object, not every intermediate save.
+generator leaves out: history keeps the creation row and the row of the final state of
+each object, not every intermediate save; no notifications or outbox jobs (they would
+have been delivered long ago); no leaders' approvals, instructions or adaptations.
 """
 
 from __future__ import annotations
@@ -78,7 +82,7 @@ TYPES = (("consultation", 40), ("complaint", 20), ("help", 20), ("report", 8), (
          ("other", 3))
 PRIORITIES = (("P0", 0.05), ("P1", 5), ("P2", 80), ("P3", 15))
 # Intake outcomes per appeal type: (answered, rejected, merged); the rest is dispatched.
-# Consultations are mostly answered from the knowledge base: ≈30 % answered overall.
+# Consultations are mostly answered from the knowledge base: ≈28 % answered overall.
 OUTCOMES = {"consultation": (0.66, 0.01, 0.01)}
 OUTCOME_OTHERS = (0.05, 0.025, 0.025)
 CO_HANDLING = 0.08
@@ -104,7 +108,9 @@ SUSPEND_FROM = 50_000
 
 
 def restore_file() -> Path:
-    return Path(settings.VAR_DIR) / "seed_city_restore_indexes.sql"
+    """Where the suspended index definitions of this database are kept until rebuilt."""
+    name = Path(str(connection.settings_dict["NAME"])).name
+    return Path(settings.VAR_DIR) / f"seed_city_restore_indexes.{name}.sql"
 
 
 @dataclasses.dataclass(frozen=True)
