@@ -118,7 +118,7 @@ else:
             # A file, not ":memory:": tests with a real Celery worker thread need the busy
             # timeout, which SQLite's shared-cache in-memory mode ignores.
             # One file per test process, so two runs side by side do not share it.
-            "TEST": {"NAME": str(VAR_DIR / f"test-{os.getpid()}.sqlite3")},
+            "TEST": {"NAME": str(BASE_DIR / f"test-{os.getpid()}.sqlite3")},
         }
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
