@@ -6,8 +6,10 @@ from django.utils.translation import gettext_lazy as _
 def _sync_roles(sender, **kwargs):
     from django.apps import apps
 
-    # post_migrate is sent once per app; by the last app's turn every permission exists.
-    if sender.name != list(apps.get_app_configs())[-1].name:
+    # post_migrate is sent once per app that has models; by the last one's turn every
+    # permission exists.
+    with_models = [config for config in apps.get_app_configs() if config.models_module is not None]
+    if sender.name != with_models[-1].name:
         return
     from apps.organization.roles import sync_role_groups
 
