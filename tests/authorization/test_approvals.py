@@ -307,10 +307,8 @@ def test_stale_requests_remind_then_go_up_to_the_grantor_once(
         assert services.approval_sweep(actor=system_actor, now=first) == {"reminded": 1, "handed_up": 0}
         assert services.approval_sweep(actor=system_actor, now=first) == {"reminded": 0, "handed_up": 0}
     request.refresh_from_db()
-    assert (
-        delegated_leader.notifications.filter(title__contains="Reminder").count() == 1
-        or delegated_leader.notifications.count() >= 2
-    )
+    # Exactly one reminder, however often the sweep ran (messages are English in tests).
+    assert delegated_leader.notifications.filter(title__startswith="Reminder").count() == 1
     second = request.next_escalation_at
     assert second > first
     with django_capture_on_commit_callbacks(execute=True):
