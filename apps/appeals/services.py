@@ -8,7 +8,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from apps.appeals import search
-from apps.appeals.models import Appeal, Category, TrackingCounter
+from apps.appeals.models import Appeal, Category
 from apps.appeals.privacy import mask_phone
 from apps.audit.services import record
 from apps.core.exceptions import DomainError, NotPermitted, StaleObject
@@ -259,7 +259,8 @@ def appeal_mark_reviewed(*, actor: User, appeal: Appeal, reason: str) -> Appeal:
     return appeal
 
 
-@transaction.atomic
+# Runs inside the dispatch's transaction and fails it when it fails: no savepoint of its own.
+@transaction.atomic(savepoint=False)
 def appeal_mark_dispatched(*, actor: User, appeal: Appeal, reason: str, expected_version: int | None = None) -> Appeal:
     """Called by the dispatch service once the work orders exist."""
     appeal = _lock(appeal, expected_version)

@@ -28,6 +28,49 @@ def _lock_chain() -> None:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_CHAIN_LOCK_KEY])
 
 
+class _ChainHead:
+    """The last entry this transaction appended, so the next `record()` in the same
+    transaction needs neither the lock (already held until commit) nor a read of the head.
+
+    It is registered as an on-commit callback and counts as valid only while it is still in
+    the connection's pending on-commit list: Django empties that list at commit and
+    rollback, and drops the callbacks of a rolled-back savepoint, which is exactly when the
+    head it remembers may no longer be the chain's head. Run at commit, it forgets itself.
+    """
+
+    __slots__ = ("seq", "hash", "connection")
+
+    def __init__(self, seq: int, hash: str, connection) -> None:
+        self.seq, self.hash, self.connection = seq, hash, connection
+
+    def __call__(self) -> None:
+        if getattr(self.connection, "xlx_chain_head", None) is self:
+            self.connection.xlx_chain_head = None
+
+    def is_live(self) -> bool:
+        # Newest first: the marker was registered by the latest record(), a few callbacks back.
+        return any(callback is self for _sids, callback, _robust in reversed(self.connection.run_on_commit))
+
+
+def _chain_head() -> tuple[int, str] | None:
+    """(seq, hash) of the chain's last entry, with the chain locked for this transaction."""
+    conn = transaction.get_connection()
+    head = getattr(conn, "xlx_chain_head", None)
+    if head is not None and head.is_live():
+        return head.seq, head.hash
+    _lock_chain()
+    last = AuditEvent.objects.order_by("-seq").values_list("seq", "hash").first()
+    return tuple(last) if last else None
+
+
+def _remember_head(event: AuditEvent) -> None:
+    # A new marker per entry (not the old one updated in place): an entry written inside a
+    # savepoint that rolls back must take its marker with it, leaving no valid head.
+    conn = transaction.get_connection()
+    conn.xlx_chain_head = _ChainHead(event.seq, event.hash, conn)
+    transaction.on_commit(conn.xlx_chain_head)
+
+
 def _describe(target) -> tuple[str, str, str]:
     if target is None:
         return "", "", ""
@@ -56,12 +99,11 @@ def record(
     """
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("audit.record() must run inside the transaction of the change it records.")
-    _lock_chain()
-    last = AuditEvent.objects.order_by("-seq").values("seq", "hash").first()
+    last = _chain_head()
     target_type, target_id, target_repr = _describe(target)
     actor_obj = actor if getattr(actor, "pk", None) else None
     event = AuditEvent(
-        seq=(last["seq"] + 1) if last else 1,
+        seq=(last[0] + 1) if last else 1,
         occurred_at=timezone.now(),
         actor=actor_obj,
         actor_name=(actor_obj.get_username() if actor_obj else ""),
@@ -75,8 +117,9 @@ def record(
         changes=_plain(changes),
         request_id=current_request_id(),
         ip_address=current_client_ip(),
-        prev_hash=last["hash"] if last else GENESIS,
+        prev_hash=last[1] if last else GENESIS,
     )
     event.hash = compute_hash(event.prev_hash, event)
     event.save(force_insert=True)
+    _remember_head(event)
     return event

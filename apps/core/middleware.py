@@ -9,6 +9,7 @@ from django.utils.http import urlencode
 from apps.core.request_context import client_ip_var, new_request_id, request_id_var
 
 SESSION_STARTED_KEY = "_session_started_at"
+SESSION_RENEWED_KEY = "_session_renewed_at"
 
 
 class RequestContextMiddleware:
@@ -33,8 +34,14 @@ class RequestContextMiddleware:
 
 
 class SessionLifetimeMiddleware:
-    """Absolute session lifetime (MLPS / ASVS 7.3.2). The idle timeout is the session
-    cookie age, renewed on every request (SESSION_SAVE_EVERY_REQUEST)."""
+    """Absolute session lifetime (MLPS / ASVS 7.3.2) and the sliding idle timeout.
+
+    The idle timeout is the session's age (SESSION_COOKIE_AGE), renewed whenever the
+    session is saved. Saving it on every request (SESSION_SAVE_EVERY_REQUEST) would cost a
+    write transaction per page view; instead a request renews it when the last renewal is
+    older than SESSION_RENEW_INTERVAL, so the idle timeout is exact to within that interval
+    (one minute by default, against thirty).
+    """
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -48,4 +55,7 @@ class SessionLifetimeMiddleware:
             elif now - started > settings.SESSION_ABSOLUTE_TIMEOUT:
                 logout(request)
                 return redirect(f"{reverse('admin:login')}?{urlencode({'next': request.path})}")
+            renewed = request.session.get(SESSION_RENEWED_KEY, 0)
+            if now - renewed >= settings.SESSION_RENEW_INTERVAL:
+                request.session[SESSION_RENEWED_KEY] = now  # modified: saved with a new expiry
         return self.get_response(request)

@@ -3,8 +3,10 @@
 The admin paginator runs COUNT(*) over the whole filtered queryset on every page view;
 on a million appeals that alone costs hundreds of milliseconds. On PostgreSQL we first
 ask the planner for its row estimate (EXPLAIN, sub-millisecond): when it says the result
-is large, the page shows "about N" from the estimate; when it is small, the exact count is
-cheap and is used. Other databases count exactly.
+is large, the page counts with the estimate; when it is small, the rows are counted, but
+never more than EXACT_BELOW + 1 of them: the planner underestimates some filters badly
+(two common words of a text search, each frequent, are assumed independent), and an
+unbounded COUNT would then scan every match. Other databases count exactly.
 """
 
 from __future__ import annotations
@@ -41,4 +43,7 @@ class EstimatedCountPaginator(Paginator):
             estimate = None
         if estimate is not None and estimate >= EXACT_BELOW:
             return estimate
+        if estimate is not None:
+            # COUNT over a LIMITed subquery: at most EXACT_BELOW + 1 rows are read.
+            return queryset.order_by()[: EXACT_BELOW + 1].count()
         return super().count

@@ -13,8 +13,8 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from apps.audit.services import record
-from apps.core.exceptions import DomainError
 from apps.core import process_cache
+from apps.core.exceptions import DomainError
 from apps.core.history import set_history_context
 from apps.core.validation import require_text
 from apps.notifications import services as notifications

@@ -41,7 +41,10 @@ def rule_for(*, priority: str, appeal_type: str, category) -> Limits:
             continue
         if rule["category_code"] is not None and rule["category_code"] not in ancestors:
             continue
-        score = (rule["category_depth"] + 1 if rule["category_code"] is not None else 0, 1 if rule["appeal_type"] else 0)
+        score = (
+            rule["category_depth"] + 1 if rule["category_code"] is not None else 0,
+            1 if rule["appeal_type"] else 0,
+        )
         if score > best_score:
             best, best_score = rule, score
     if best is None:

@@ -98,7 +98,7 @@ def timed(fn, *, warmup: int, repeat: int, label: str):
         result = fn()
     queries = len(ctx.captured_queries)
     samples, cpu = [], []
-    for i in range(repeat):
+    for _i in range(repeat):
         c = time.process_time()
         t = time.perf_counter()
         result = fn()
@@ -251,7 +251,10 @@ def main() -> int:
         cpu_page,
         url=page_url,
         view="helpdesk.views.staff.ticket_list",
-        what="HTML shell of the staff ticket list (filters, mass-update assign dropdown); rows come from queue_list_data",
+        what=(
+            "HTML shell of the staff ticket list (filters, mass-update assign dropdown); "
+            "rows come from queue_list_data"
+        ),
         bytes=len(resp.content),
         assign_options=html.count("value='assign_"),
         owner_filter_checkboxes=html.count('name="assigned_to"'),
@@ -289,11 +292,11 @@ def main() -> int:
     )
     assert payload["recordsFiltered"] == queue_open, (payload["recordsFiltered"], queue_open)
 
-    total = [a + b for a, b in zip(samples_page, samples_data)]
+    total = [a + b for a, b in zip(samples_page, samples_data, strict=False)]
     M["queue_list_total"] = summarize(
         total,
         q_page + q_data,
-        [a + b for a, b in zip(cpu_page, cpu_data)],
+        [a + b for a, b in zip(cpu_page, cpu_data, strict=False)],
         what="queue_list + queue_list_data, sample by sample (server time before the rows are visible)",
     )
 
@@ -377,7 +380,10 @@ def main() -> int:
             cpu_f,
             what="TicketForm(data).is_valid() + save(user) directly, no request",
             tickets_per_second=round(len(samples_f) / sum(samples_f), 2),
-            note="queue choices built once outside the loop; owner choices (every user) built per form, as the form does",
+            note=(
+                "queue choices built once outside the loop; "
+                "owner choices (every user) built per form, as the form does"
+            ),
         )
 
         def get_form():

@@ -19,7 +19,7 @@ def test_each_entry_hashes_the_previous_one(system_admin):
     _events(system_admin, 3)
     events = list(AuditEvent.objects.order_by("seq"))
     assert events[0].prev_hash == GENESIS if events[0].seq == 1 else True
-    for before, after in zip(events, events[1:]):
+    for before, after in zip(events, events[1:], strict=False):
         assert after.prev_hash == before.hash
         assert after.seq == before.seq + 1
 
@@ -151,3 +151,49 @@ def test_an_inspector_cannot_run_the_verification(client, inspector):
     client.force_login(inspector)
     client.post("/admin/audit/auditevent/verify/")
     assert not AuditEvent.objects.filter(action="audit.chain_verified").exists()
+
+
+def _chain_queries(ctx) -> list[str]:
+    return [q["sql"] for q in ctx.captured_queries if "advisory" in q["sql"] or 'FROM "audit_auditevent"' in q["sql"]]
+
+
+# Real commits: inside a test's own transaction every block is one database transaction.
+@pytest.mark.django_db(transaction=True)
+def test_later_entries_of_one_transaction_reuse_the_head_without_locking_or_reading_again(system_admin):
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as ctx, transaction.atomic():
+        for i in range(3):
+            record(actor=system_admin, action="test.event", changes={"i": i})
+    # The first entry locks (PostgreSQL) and reads the head; the next two do neither.
+    assert len(_chain_queries(ctx)) == (2 if connection.vendor == "postgresql" else 1)
+    assert verify_chain().ok
+
+
+def test_an_entry_rolled_back_with_its_savepoint_is_not_used_as_the_head(system_admin):
+    with transaction.atomic():
+        kept = record(actor=system_admin, action="test.kept")
+        try:
+            with transaction.atomic():
+                record(actor=system_admin, action="test.undone")
+                raise RuntimeError("roll back the savepoint")
+        except RuntimeError:
+            pass
+        after = record(actor=system_admin, action="test.after")
+    assert after.seq == kept.seq + 1
+    assert after.prev_hash == kept.hash
+    assert not AuditEvent.objects.filter(action="test.undone").exists()
+    assert verify_chain().ok
+
+
+# Real commits: inside a test's own transaction every block is one database transaction.
+@pytest.mark.django_db(transaction=True)
+def test_a_new_transaction_reads_the_head_again(system_admin):
+    from django.test.utils import CaptureQueriesContext
+
+    with transaction.atomic():
+        first = record(actor=system_admin, action="test.first")
+    with CaptureQueriesContext(connection) as ctx, transaction.atomic():
+        second = record(actor=system_admin, action="test.second")
+    assert _chain_queries(ctx), "a later transaction must lock and read the head itself"
+    assert second.prev_hash == first.hash
