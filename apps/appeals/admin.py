@@ -134,6 +134,7 @@ class AppealAdmin(ObjectActionsMixin, HistoryAdmin, LargeTableAdmin):
     ]
     list_filter = ["status", "priority", "is_escalated", "is_excluded_from_appraisal", "channel", "appeal_type"]
     list_select_related = ["category", "area"]
+    list_defer = ("content", "search_text", "answer", "reject_reason", "exclusion_reason")  # never in the list
     search_fields = ["=tracking_number"]  # the real search is get_search_results below
     search_help_text = _("Tracking number, phone number, or words of the content or address.")
     autocomplete_fields = ["category", "area"]

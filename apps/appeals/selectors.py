@@ -139,10 +139,11 @@ def appeal_search(qs: QuerySet[Appeal], query: str) -> QuerySet[Appeal]:
     if not terms:
         return qs.none()
     if connection.vendor == "postgresql":
-        from django.contrib.postgres.search import SearchQuery, SearchVector
+        from django.contrib.postgres.search import SearchQuery, SearchVectorField
+        from django.db.models.expressions import RawSQL
 
-        # Same expression as the GIN index appeal_search_text_gin (migration 0004).
-        vector = SearchVector("search_text", config="simple")
+        # The stored tsvector of migration 0007 (GIN-indexed; not a model field).
+        vector = RawSQL(f'"{Appeal._meta.db_table}"."search_vector"', [], output_field=SearchVectorField())
         return qs.alias(_search=vector).filter(
             _search=SearchQuery(" & ".join(terms), search_type="raw", config="simple")
         )

@@ -68,12 +68,30 @@ class ServiceAdminMixin:
 
 class LargeTableAdmin(admin.ModelAdmin):
     """Defaults for changelists that grow with the city: planner-estimated counts on
-    PostgreSQL, no second full count, no facet counts, 50 rows a page."""
+    PostgreSQL, no second full count, no facet counts, 50 rows a page.
+
+    `list_defer` names columns the list never shows (long texts, also of the related rows
+    in list_select_related, like "appeal__search_text"): the changelist does not fetch
+    them, while the change page, which shares get_queryset, still loads whole rows.
+    """
 
     paginator = EstimatedCountPaginator
     list_per_page = 50
     show_full_result_count = False
     show_facets = admin.ShowFacets.NEVER
+    list_defer: tuple[str, ...] = ()
+
+    def get_changelist(self, request, **kwargs):
+        changelist = super().get_changelist(request, **kwargs)
+        if not self.list_defer:
+            return changelist
+        defer = self.list_defer
+
+        class DeferringChangeList(changelist):
+            def get_queryset(self, request, exclude_parameters=None):
+                return super().get_queryset(request, exclude_parameters).defer(*defer)
+
+        return DeferringChangeList
 
 
 class HistoryAdmin(SimpleHistoryAdmin):

@@ -229,6 +229,21 @@ class TaskAdmin(ObjectActionsMixin, HistoryAdmin, LargeTableAdmin):
     list_display_links = ["tracking_number"]
     list_filter = [OpenFilter, "status", LightFilter, "role", ScopeFilter]
     list_select_related = ["appeal", "appeal__category", "department"]
+    # Long texts the list never shows (the appeal's bigram index text doubles its content).
+    list_defer = (
+        "dispatch_note",
+        "contact_note",
+        "reply_text",
+        "policy_basis",
+        "review_comment",
+        "return_reason",
+        "return_decision_comment",
+        "appeal__content",
+        "appeal__search_text",
+        "appeal__answer",
+        "appeal__reject_reason",
+        "appeal__exclusion_reason",
+    )
     search_fields = ["=appeal__tracking_number"]
     search_help_text = _("Exact tracking number.")
     ordering = ["next_due_at", "id"]
