@@ -152,6 +152,14 @@ def department_list(people, repeat) -> list[Figure]:
             repeat=repeat,
             target="≤ 100 ms p95",
         ),
+        # The same page with no rows (a tracking number that cannot exist): what any admin
+        # page costs before it shows data — session, user, permissions, template.
+        timed(
+            "1d department: the same page, no rows (fixed cost)",
+            page(client, url, {"q": "19000101-000000"}),
+            repeat=repeat,
+            note="what the rows add is 1a minus this",
+        ),
     ]
 
 

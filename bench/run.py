@@ -216,6 +216,12 @@ def _run(args, measures) -> int:
         figures.append(memory_after_requests(people, args.memory_requests))
 
     ratios = {"department list ÷ raw-SQL floor (p95)": round(figures[0].p95_ms / max(floor.p95_ms, 0.01), 1)}
+    empty = next((f for f in figures if f.name.startswith("1d")), None)
+    if empty is not None:
+        rows_cost = max(figures[0].median_ms - empty.median_ms, 0.0)
+        ratios["department list's rows (1a − 1d, median) ÷ raw-SQL floor (median)"] = round(
+            rows_cost / max(floor.median_ms, 0.01), 1
+        )
     helpdesk = helpdesk_figures(args.helpdesk_json) if (args.helpdesk or args.helpdesk_json) else None
     if helpdesk:
         measured = helpdesk["measurements"]
