@@ -71,6 +71,12 @@ def _remember_head(event: AuditEvent) -> None:
     transaction.on_commit(conn.xlx_chain_head)
 
 
+def forget_chain_head() -> None:
+    """For code that appends to the chain without `record()` (the city generator's bulk
+    writer): the next `record()` in this transaction must read the head again."""
+    transaction.get_connection().xlx_chain_head = None
+
+
 def _describe(target) -> tuple[str, str, str]:
     if target is None:
         return "", "", ""

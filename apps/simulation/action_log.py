@@ -19,6 +19,7 @@ from django.db import connection
 
 from apps.audit.chain import GENESIS, compute_hash
 from apps.audit.models import AuditEvent
+from apps.audit.services import forget_chain_head
 
 _UTC = dt.UTC
 _SUCCESS = AuditEvent.Outcome.SUCCESS.value
@@ -84,6 +85,9 @@ class ActionLog:
             ready = [p for p in self._pending if p[0] <= moment]
             self._pending = [p for p in self._pending if p[0] > moment]
         ready.sort(key=itemgetter(0, 1))
+        if ready:
+            # These rows go in behind record()'s back: it must not reuse a head it remembers.
+            forget_chain_head()
         rows = []
         for _at, _tie, entry in ready:
             self.seq += 1
