@@ -150,7 +150,9 @@ def helpdesk_figures(saved: str | None = None) -> dict | None:
     if not venv_python.exists() or not script.exists():
         print("django-helpdesk not set up (bench/helpdesk/setup.sh): skipping the side-by-side run.")
         return None
-    out = subprocess.run([str(venv_python), str(script)], capture_output=True, text=True, cwd=script.parent)
+    # Its own settings module, not ours (this process set DJANGO_SETTINGS_MODULE).
+    env = {k: v for k, v in os.environ.items() if k not in {"DJANGO_SETTINGS_MODULE", "DATABASE_URL"}}
+    out = subprocess.run([str(venv_python), str(script)], capture_output=True, text=True, cwd=script.parent, env=env)
     if out.returncode != 0:
         print(out.stderr[-2000:])
         return None
