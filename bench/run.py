@@ -156,7 +156,7 @@ def helpdesk_figures(saved: str | None = None) -> dict | None:
     if out.returncode != 0:
         print(out.stderr[-2000:])
         return None
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    return json.loads(out.stdout)  # measure.py prints one (indented) JSON document
 
 
 def print_table(figures) -> None:
