@@ -26,9 +26,7 @@ def queue(appeal, kind: str, *, due_at=None) -> None:
 
 def render(appeal, kind: str, *, due: str = "") -> str:
     with translation.override("zh-hans"):
-        return render_to_string(
-            f"followups/citizen/{kind}.txt", {"number": appeal.tracking_number, "due": due}
-        ).strip()
+        return render_to_string(f"followups/citizen/{kind}.txt", {"number": appeal.tracking_number, "due": due}).strip()
 
 
 def deliver(*, appeal_id: int, kind: str, due: str = "") -> None:

@@ -199,4 +199,3 @@ class VisitFlag(models.Model):
 
     def __str__(self):
         return f"{self.visit} · {self.get_kind_display()}"
-

@@ -154,9 +154,7 @@ def visit_start_call(*, actor: User, visit: Visit, expected_version: int | None 
         and visit.call_started_at
         and now - visit.call_started_at < timezone.timedelta(minutes=TAKEOVER_MINUTES)
     ):
-        raise DomainError(
-            _("%(agent)s is calling this citizen now; try again later.") % {"agent": visit.assigned_to}
-        )
+        raise DomainError(_("%(agent)s is calling this citizen now; try again later.") % {"agent": visit.assigned_to})
     visit.assigned_to, visit.call_started_at = actor, now
     _save(visit, actor=actor, reason=_("call started"))
     record(actor=actor, action="visit.call_started", target=visit)
@@ -208,7 +206,9 @@ def visit_record_unreached(*, actor: User, visit: Visit, note: str, expected_ver
     if visit.attempt_count < MAX_ATTEMPTS:
         visit.due_at = _due(now)
         _save(visit, actor=actor, reason=_("citizen not reached (attempt %(n)d)") % {"n": visit.attempt_count})
-        record(actor=actor, action="visit.not_reached", target=visit, reason=note, changes={"attempt": visit.attempt_count})
+        record(
+            actor=actor, action="visit.not_reached", target=visit, reason=note, changes={"attempt": visit.attempt_count}
+        )
         return visit
     visit.status, visit.completed_at, visit.completed_by = Visit.Status.UNREACHABLE, now, actor
     lines = _attempt_lines(visit)
@@ -222,9 +222,7 @@ def visit_record_unreached(*, actor: User, visit: Visit, note: str, expected_ver
         changes={"status": ["scheduled", "unreachable"], "attempts": lines},
     )
     if visit.kind != Visit.Kind.RECHECK:
-        appeal_services.appeal_close(
-            actor=actor, appeal=visit.appeal, reason=reason + ": " + "; ".join(lines)
-        )
+        appeal_services.appeal_close(actor=actor, appeal=visit.appeal, reason=reason + ": " + "; ".join(lines))
     return visit
 
 
@@ -252,13 +250,14 @@ def visit_record_outcome(
     _ensure_scheduled(visit)
     if unhappy and visit.kind != Visit.Kind.RECHECK:
         if fault not in {Visit.Fault.DEPARTMENT, Visit.Fault.OUTSIDE}:
-            raise DomainError(
-                _("Say whether the reason is within the department's control or outside it.")
-            )
+            raise DomainError(_("Say whether the reason is within the department's control or outside it."))
         fault_note = require_text(fault_note, _("Explain the reason for the dissatisfaction."))
         if fault == Visit.Fault.DEPARTMENT and visit.task_id is None:
             raise DomainError(
-                _("No department handled this appeal (it was answered directly); choose “outside the department's control”.")
+                _(
+                    "No department handled this appeal (it was answered directly); "
+                    "choose “outside the department's control”."
+                )
             )
     else:
         fault, fault_note = "", (fault_note or "").strip()
@@ -289,7 +288,9 @@ def visit_record_outcome(
         _reopen(actor=actor, visit=visit, reason=fault_note)
     else:
         appeal_services.appeal_close(
-            actor=actor, appeal=visit.appeal, reason=_("return visit recorded: %(grade)s") % {"grade": Satisfaction(satisfaction).label}
+            actor=actor,
+            appeal=visit.appeal,
+            reason=_("return visit recorded: %(grade)s") % {"grade": Satisfaction(satisfaction).label},
         )
     return visit
 
@@ -314,9 +315,14 @@ def _reopen(*, actor: User, visit: Visit, reason: str) -> None:
             body=reason,
             link=f"/admin/tasks/task/{task.pk}/change/",
         )
-        record(actor=actor, action="visit.reopen_leader_notified", target=task, reason=reason, changes={"leaders": leaders})
+        record(
+            actor=actor, action="visit.reopen_leader_notified", target=task, reason=reason, changes={"leaders": leaders}
+        )
     elif task.reopen_count >= 3:
-        escalation = _("Reopened %(n)d times after return visits: %(reason)s") % {"n": task.reopen_count, "reason": reason}
+        escalation = _("Reopened %(n)d times after return visits: %(reason)s") % {
+            "n": task.reopen_count,
+            "reason": reason,
+        }
         appeal = Appeal.objects.get(pk=visit.appeal_id)
         if appeal.is_escalated:
             notifications.notify_role(

@@ -140,7 +140,9 @@ def test_wrong_state_and_bad_input(accepted, visit_agent, clock):
         )
     visit = call(visit, visit_agent, clock=clock)
     with pytest.raises(DomainError, match="satisfaction grade"):
-        services.visit_record_outcome(actor=visit_agent, visit=visit, resolved=True, satisfaction="ok", citizen_words="好")
+        services.visit_record_outcome(
+            actor=visit_agent, visit=visit, resolved=True, satisfaction="ok", citizen_words="好"
+        )
     with pytest.raises(DomainError, match="what the citizen said"):
         services.visit_record_outcome(
             actor=visit_agent, visit=visit, resolved=True, satisfaction="satisfied", citizen_words="  "
@@ -168,8 +170,17 @@ def test_wrong_state_and_bad_input(accepted, visit_agent, clock):
 
 
 def test_citizen_messages_go_through_the_configured_sender(
-    org, catalog, operator, dispatcher, market_staff, holidays_2026, clock, citizen_outbox,
-    django_capture_on_commit_callbacks, settings, tmp_path,
+    org,
+    catalog,
+    operator,
+    dispatcher,
+    market_staff,
+    holidays_2026,
+    clock,
+    citizen_outbox,
+    django_capture_on_commit_callbacks,
+    settings,
+    tmp_path,
 ):
     from apps.tasks import services as task_services
     from tests.factories import make_appeal
