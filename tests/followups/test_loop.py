@@ -32,7 +32,8 @@ def test_full_loop_with_reopen_and_history(accepted, visit_agent, market_staff, 
     assert visit.task == task and visit.department_id == task.department_id
     assert timezone.localtime(visit.due_at).date() == dt.date(2026, 3, 11)
     jobs = _citizen_jobs()
-    assert [j["kind"] for j in jobs] == ["reply_ready", "visit_coming"] and jobs[1]["due"] == "2026-03-11"
+    assert sorted(j["kind"] for j in jobs) == ["reply_ready", "visit_coming"]
+    assert next(j for j in jobs if j["kind"] == "visit_coming")["due"] == "2026-03-11"
     assert all("phone" not in j for j in jobs)  # the job carries no personal data
 
     # Next day: the citizen is unsatisfied, for a reason within the department's control.
@@ -54,7 +55,7 @@ def test_full_loop_with_reopen_and_history(accepted, visit_agent, market_staff, 
     assert task.status == Task.Status.IN_PROGRESS and task.reopen_count == 1
     assert task.contacted_at is None and task.resolve_due_at > timezone.now()
     assert appeal.status == Appeal.Status.DISPATCHED
-    assert _citizen_jobs()[-1]["kind"] == "reopened"
+    assert [j["kind"] for j in _citizen_jobs()].count("reopened") == 1
 
     # The department handles it again; the new reply is accepted; a second visit is due.
     clock.shift(dt.timedelta(hours=2))
