@@ -52,7 +52,7 @@ class Step:
     note: str = ""
 
 
-_DUMMY_PHONE = "00000000000"
+_NO_PHONE = "no-phone"
 
 
 def progress_timeline(tracking_number: str, phone_last4: str) -> list[Step] | None:
@@ -64,8 +64,10 @@ def progress_timeline(tracking_number: str, phone_last4: str) -> list[Step] | No
         .values("id", "citizen_phone", "status", "received_at", "closed_at", "concluded_at")
         .first()
     )
-    phone = (row or {}).get("citizen_phone") or _DUMMY_PHONE
-    match = hmac.compare_digest(phone[-4:].encode(), (phone_last4 or "").strip()[-4:].encode().rjust(4, b"#"))
+    phone = (row or {}).get("citizen_phone") or ""
+    expected = phone[-4:] if len(phone) >= 4 else _NO_PHONE  # anonymous appeals never match
+    given = (phone_last4 or "").strip()
+    match = hmac.compare_digest(expected.encode(), given.encode()) and expected != _NO_PHONE
     appeal_id = row["id"] if row else -1
     # Always run the same reads, found or not.
     tasks = list(

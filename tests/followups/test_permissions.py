@@ -81,7 +81,7 @@ def test_agent_records_through_the_workbench(accepted, client, clock, visit_agen
         record,
         {"version": visit.version - 1, "resolved": "yes", "satisfaction": "satisfied", "citizen_words": "很好"},
     )
-    assert stale.status_code == 200 and "Someone else changed" in stale.content.decode()
+    assert stale.status_code == 200 and "其他人修改了这条回访记录" in stale.content.decode()
     done = client.post(
         record,
         {"version": visit.version, "resolved": "yes", "satisfaction": "very_satisfied", "citizen_words": "很好，谢谢"},
