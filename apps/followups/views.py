@@ -86,5 +86,4 @@ def progress(request):
             status=status,
         )
     response["X-Robots-Tag"] = "noindex"
-    response["Referrer-Policy"] = "no-referrer"
     return response
