@@ -26,6 +26,15 @@ pytestmark = pytest.mark.skipif(
 SHOTS = Path(settings.BASE_DIR) / "var" / "screenshots"
 
 
+def _fill(number: str, last4: str) -> str:
+    """JavaScript that types both fields and presses the button."""
+    return (
+        f"document.getElementById('id_tracking_number').value = '{number}';"
+        f"document.getElementById('id_phone_last4').value = '{last4}';"
+        "document.querySelector('button[type=submit]').click();"
+    )
+
+
 @pytest.fixture
 def visited_appeal(transactional_db, org, catalog, operator, dispatcher, holidays_2026, settings):
     settings.CITIZEN_MESSAGE_SENDER = "apps.followups.senders.memory_sender"  # no file from tests
@@ -60,11 +69,7 @@ def test_citizen_looks_up_the_timeline_on_a_phone(live_server, visited_appeal):
         browser.open(f"{live_server.url}/progress/")
         assert browser.run("window.innerWidth") == 375
         # Type like a person and press the button (the CSRF cookie and token are the real ones).
-        browser.submit(
-            "document.getElementById('id_tracking_number').value = %r;"
-            "document.getElementById('id_phone_last4').value = '1234';"
-            "document.querySelector('button[type=submit]').click();" % visited_appeal.tracking_number
-        )
+        browser.submit(_fill(visited_appeal.tracking_number, "1234"))
         html = browser.run("document.documentElement.outerHTML")
         steps = browser.run("Array.from(document.querySelectorAll('#timeline li')).map(li => li.dataset.step)")
         done = browser.run("Array.from(document.querySelectorAll('#timeline li.done')).length")
@@ -73,11 +78,7 @@ def test_citizen_looks_up_the_timeline_on_a_phone(live_server, visited_appeal):
         browser.screenshot(SHOTS / "progress-timeline.png")
         # A wrong phone shows the not-found notice, no timeline.
         browser.open(f"{live_server.url}/progress/")
-        browser.submit(
-            "document.getElementById('id_tracking_number').value = %r;"
-            "document.getElementById('id_phone_last4').value = '9999';"
-            "document.querySelector('button[type=submit]').click();" % visited_appeal.tracking_number
-        )
+        browser.submit(_fill(visited_appeal.tracking_number, "9999"))
         wrong = browser.run("document.body.innerText")
         browser.screenshot(SHOTS / "progress-not-found.png")
     finally:
