@@ -105,6 +105,8 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "tasks.view_reminder",
         "appeals.view_historicalappeal",
         "tasks.view_historicaltask",
+        "followups.view_visit",
+        "followups.view_visitattempt",
         "authorization.view_approvalrequest",
         "authorization.add_approvalrequest",
         "authorization.view_instruction",
