@@ -90,3 +90,32 @@ def test_agent_records_through_the_workbench(accepted, client, clock, visit_agen
     visit.refresh_from_db()
     assert visit.status == Visit.Status.DONE and visit.satisfaction == "very_satisfied"
     _ = call  # helper kept for symmetry with the service tests
+
+
+def test_workbench_queries_do_not_grow_with_rows(
+    org, catalog, operator, dispatcher, market_staff, client, visit_agent, clock
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from apps.tasks import services as task_services
+    from tests.factories import make_appeal
+    from tests.followups.conftest import reply_and_accept
+
+    def add(n):
+        for _ in range(n):
+            appeal = make_appeal(operator=operator, category=catalog["leaf"], area=org["street"])
+            task = task_services.appeal_dispatch(actor=dispatcher, appeal=appeal, lead=org["market"])
+            reply_and_accept(task, staff=market_staff, dispatcher=dispatcher)
+
+    client.force_login(visit_agent)
+    url = reverse("admin:followups_visit_changelist")
+    add(2)
+    client.get(url)  # warm caches (session, content types)
+    with CaptureQueriesContext(connection) as few:
+        assert client.get(url).status_code == 200
+    add(6)
+    with CaptureQueriesContext(connection) as many:
+        page = client.get(url)
+    assert page.content.decode().count('class="field-tracking_number"') == 8
+    assert len(many.captured_queries) == len(few.captured_queries)
