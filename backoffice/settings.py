@@ -15,7 +15,7 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from backoffice.env import envbool, envchoice, envint, envlist, envsecret, envstr
+from backoffice.env import envbool, envchoice, envint, envlist, envrate, envsecret, envshare, envstr
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(envstr("VAR_DIR", str(BASE_DIR / "var")))
@@ -258,8 +258,8 @@ APPROVAL_REMIND_WORKING_HOURS = envint("APPROVAL_REMIND_WORKING_HOURS", 4, minim
 # --- Return visits (apps.followups) -------------------------------------------------------
 # Share of direct answers called back (deterministic by tracking number), and of completed
 # visits re-visited by a second agent.
-FOLLOWUP_DIRECT_ANSWER_SAMPLE_RATE = float(envstr("FOLLOWUP_DIRECT_ANSWER_SAMPLE_RATE", "0.10"))
-FOLLOWUP_RECHECK_SAMPLE_RATE = float(envstr("FOLLOWUP_RECHECK_SAMPLE_RATE", "0.05"))
+FOLLOWUP_DIRECT_ANSWER_SAMPLE_RATE = envshare("FOLLOWUP_DIRECT_ANSWER_SAMPLE_RATE", 0.10)
+FOLLOWUP_RECHECK_SAMPLE_RATE = envshare("FOLLOWUP_RECHECK_SAMPLE_RATE", 0.05)
 FOLLOWUP_SAMPLE_SALT = envstr("FOLLOWUP_SAMPLE_SALT", "xlx-visits")
 # Formality checks: a reached call recorded faster than this after it started; agents with at
 # least this many rated visits in the window are tested for uniform ratings; the same words
@@ -276,8 +276,8 @@ CITIZEN_MESSAGE_LOG = envstr("CITIZEN_MESSAGE_LOG", str(VAR_DIR / "citizen-messa
 # The public progress page (/progress/): lookups allowed per client address and per
 # tracking number (django-ratelimit rates, e.g. "20/h"). Needs a cache shared by all web
 # processes in production (CACHE_URL=redis://...).
-PROGRESS_RATE_PER_IP = envstr("PROGRESS_RATE_PER_IP", "20/h")
-PROGRESS_RATE_PER_NUMBER = envstr("PROGRESS_RATE_PER_NUMBER", "10/h")
+PROGRESS_RATE_PER_IP = envrate("PROGRESS_RATE_PER_IP", "20/h")
+PROGRESS_RATE_PER_NUMBER = envrate("PROGRESS_RATE_PER_NUMBER", "10/h")
 RATELIMIT_IP_META_KEY = envstr("RATELIMIT_IP_META_KEY", "REMOTE_ADDR")
 
 # --- Cache -------------------------------------------------------------------------------
