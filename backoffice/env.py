@@ -44,6 +44,30 @@ def envint(name: str, default: int, *, minimum: int | None = None) -> int:
     return value
 
 
+def envshare(name: str, default: float) -> float:
+    """A share between 0 and 1 (sampling rates)."""
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = float(raw.strip())
+    except ValueError:
+        raise ImproperlyConfigured(f"{name}={raw!r} is not a number.") from None
+    if not 0 <= value <= 1:
+        raise ImproperlyConfigured(f"{name}={value} must be between 0 and 1.")
+    return value
+
+
+def envrate(name: str, default: str) -> str:
+    """A request rate such as "20/h" or "5/10m" (django-ratelimit's format)."""
+    import re
+
+    value = (os.environ.get(name) or default).strip()
+    if not re.fullmatch(r"\d+/\d*[smhd]", value):
+        raise ImproperlyConfigured(f"{name}={value!r} is not a rate like 20/h or 5/10m.")
+    return value
+
+
 def envlist(name: str, default: list[str] | None = None) -> list[str]:
     """Comma-separated list; blanks dropped."""
     raw = os.environ.get(name)

@@ -15,7 +15,7 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from backoffice.env import envbool, envchoice, envint, envlist, envsecret, envstr
+from backoffice.env import envbool, envchoice, envint, envlist, envrate, envsecret, envshare, envstr
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(envstr("VAR_DIR", str(BASE_DIR / "var")))
@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "apps.appeals",
     "apps.tasks",
     "apps.authorization",
+    "apps.followups",
     "apps.simulation",
 ]
 
@@ -249,11 +250,50 @@ CELERY_BEAT_SCHEDULE = {
     "sla-sweep": {"task": "tasks.sla_sweep", "schedule": 60.0},
     # Reminds leaders of approval requests pending too long, then hands them up.
     "approval-sweep": {"task": "authorization.approval_sweep", "schedule": 300.0},
+    # Formality checks over return visits and the re-visit sample; idempotent.
+    "visit-formality-sweep": {"task": "followups.formality_sweep", "schedule": 3600.0},
 }
 
 # Approval requests pending this many working hours remind the leader; as long again
 # and they go up to the grantor's superior.
 APPROVAL_REMIND_WORKING_HOURS = envint("APPROVAL_REMIND_WORKING_HOURS", 4, minimum=1)
+
+# --- Return visits (apps.followups) -------------------------------------------------------
+# Share of direct answers called back (deterministic by tracking number), and of completed
+# visits re-visited by a second agent.
+FOLLOWUP_DIRECT_ANSWER_SAMPLE_RATE = envshare("FOLLOWUP_DIRECT_ANSWER_SAMPLE_RATE", 0.10)
+FOLLOWUP_RECHECK_SAMPLE_RATE = envshare("FOLLOWUP_RECHECK_SAMPLE_RATE", 0.05)
+FOLLOWUP_SAMPLE_SALT = envstr("FOLLOWUP_SAMPLE_SALT", "xlx-visits")
+# Formality checks: a reached call recorded faster than this after it started; agents with at
+# least this many rated visits in the window are tested for uniform ratings; the same words
+# (at least this long) used this many times by one agent.
+FOLLOWUP_MIN_CALL_SECONDS = envint("FOLLOWUP_MIN_CALL_SECONDS", 60, minimum=0)
+FOLLOWUP_UNIFORM_MIN_SAMPLE = envint("FOLLOWUP_UNIFORM_MIN_SAMPLE", 30, minimum=5)
+FOLLOWUP_REPEATED_WORDS_MIN = envint("FOLLOWUP_REPEATED_WORDS_MIN", 3, minimum=2)
+FOLLOWUP_REPEATED_WORDS_MIN_LENGTH = envint("FOLLOWUP_REPEATED_WORDS_MIN_LENGTH", 6, minimum=1)
+FOLLOWUP_CHECK_WINDOW_DAYS = envint("FOLLOWUP_CHECK_WINDOW_DAYS", 90, minimum=1)
+# Messages to citizens (reply ready, visit coming, reopened): a dotted path to a callable
+# send(phone=..., text=..., kind=..., tracking_number=...). The default appends to a file.
+CITIZEN_MESSAGE_SENDER = envstr("CITIZEN_MESSAGE_SENDER", "apps.followups.senders.file_sender")
+CITIZEN_MESSAGE_LOG = envstr("CITIZEN_MESSAGE_LOG", str(VAR_DIR / "citizen-messages.log"))
+# The public progress page (/progress/): lookups allowed per client address and per
+# tracking number (django-ratelimit rates, e.g. "20/h"). Needs a cache shared by all web
+# processes in production (CACHE_URL=redis://...).
+PROGRESS_RATE_PER_IP = envrate("PROGRESS_RATE_PER_IP", "20/h")
+PROGRESS_RATE_PER_NUMBER = envrate("PROGRESS_RATE_PER_NUMBER", "10/h")
+RATELIMIT_IP_META_KEY = envstr("RATELIMIT_IP_META_KEY", "REMOTE_ADDR")
+
+# --- Cache -------------------------------------------------------------------------------
+# Process-local by default; CACHE_URL=redis://host:6379/1 in production so that throttles
+# count across web processes.
+CACHE_URL = envstr("CACHE_URL")
+CACHES = {
+    "default": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}
+        if CACHE_URL
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "xlx"}
+    )
+}
 
 # --- Working-day calendar ----------------------------------------------------------------
 # Office hours used to count "working hours" (approval reminders): two blocks a day.

@@ -260,6 +260,59 @@ def searches(people, repeat) -> list[Figure]:
 # --- 5: intake ---------------------------------------------------------------------------------
 
 
+def visit_queue(people, repeat, *, queue_size: int = 2000) -> Figure:
+    """The return-visit agent's queue: scheduled visits, due first, first page.
+
+    seed_city writes no visits yet, so the queue is filled for the measure with scheduled
+    visits for reviewed appeals (as the services would have made them), inside a
+    transaction that is rolled back afterwards."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from apps.followups.models import Visit
+    from apps.organization.models import User
+    from apps.tasks.models import Task
+
+    agent = User.objects.filter(role="visit_agent", is_active=True).first()
+    client = logged_in(agent)
+
+    class Rollback(Exception):
+        pass
+
+    figure = None
+    try:
+        with transaction.atomic():
+            have = Visit.objects.filter(status=Visit.Status.SCHEDULED).count()
+            leads = Task.objects.filter(
+                role=Task.Role.LEAD, status=Task.Status.DONE, appeal__status="reviewed", appeal__visits__isnull=True
+            ).values_list("id", "appeal_id", "department_id")[: max(0, queue_size - have)]
+            now = timezone.now()
+            rows = [
+                Visit(
+                    appeal_id=appeal_id,
+                    task_id=task_id,
+                    department_id=dept_id,
+                    scheduled_at=now,
+                    due_at=now + dt.timedelta(minutes=(i * 37) % (3 * 24 * 60) - 24 * 60),
+                )
+                for i, (task_id, appeal_id, dept_id) in enumerate(leads)
+            ]
+            Visit.objects.bulk_create(rows, batch_size=1000)
+            queued = have + len(rows)
+            figure = timed(
+                "4e return-visit agent: visit queue, first page",
+                page(client, "/admin/followups/visit/"),
+                repeat=repeat,
+                target="≤ 100 ms p95, constant queries",
+                note=f"{queued} scheduled visits ({len(rows)} made for the measure, rolled back)",
+            )
+            raise Rollback
+    except Rollback:
+        pass
+    return figure
+
+
 def intake(people, count: int, *, commit: bool = True) -> Figure:
     """Record and dispatch `count` appeals through the services, as two requests would:
     registration in one transaction, dispatch in another, each committed (history, action

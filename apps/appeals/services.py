@@ -158,6 +158,11 @@ def appeal_answer_directly(*, actor: User, appeal: Appeal, answer: str, expected
         appeal, actor=actor, reason=_("answered directly"), fields=["status", "answer", "concluded_at", "concluded_by"]
     )
     record(actor=actor, action="appeal.answered", target=appeal, changes={"status": ["received", "answered"]})
+    # A sample of direct answers is called back; the others close now.
+    from apps.followups.services import visit_sample_direct_answer
+
+    visit_sample_direct_answer(actor=actor, appeal=appeal)
+    appeal.refresh_from_db()
     return appeal
 
 
@@ -256,6 +261,10 @@ def appeal_mark_reviewed(*, actor: User, appeal: Appeal, reason: str) -> Appeal:
         reason=reason,
         changes={"status": ["dispatched", "reviewed"]},
     )
+    # The citizen is called back next working day; the appeal closes after the visit.
+    from apps.followups.services import visit_schedule
+
+    visit_schedule(actor=actor, appeal=appeal)
     return appeal
 
 
@@ -307,4 +316,30 @@ def appeal_exclude_from_appraisal(*, actor: User, appeal: Appeal, reason: str) -
     appeal.is_excluded_from_appraisal, appeal.exclusion_reason = True, reason
     _save(appeal, actor=actor, reason=reason, fields=["is_excluded_from_appraisal", "exclusion_reason"])
     record(actor=actor, action="appeal.excluded_from_appraisal", target=appeal, reason=reason)
+    return appeal
+
+
+@transaction.atomic
+def appeal_close(*, actor: User, appeal: Appeal, reason: str) -> Appeal:
+    """办结归档: the appeal is finally closed, after its return visit (done, unreachable) or,
+    for a direct answer, when it is not sampled for one. Called by apps.followups."""
+    reason = require_text(reason)
+    appeal = _lock(appeal, None)
+    old = appeal.status
+    appeal.move_to(Appeal.Status.CLOSED)
+    appeal.closed_at = timezone.now()
+    _save(appeal, actor=actor, reason=reason, fields=["status", "closed_at"])
+    record(actor=actor, action="appeal.closed", target=appeal, reason=reason, changes={"status": [old, "closed"]})
+    return appeal
+
+
+@transaction.atomic
+def appeal_reopen(*, actor: User, appeal: Appeal, reason: str) -> Appeal:
+    """重办: an unsatisfied return visit sends the appeal back to its department."""
+    reason = require_text(reason)
+    appeal = _lock(appeal, None)
+    old = appeal.status
+    appeal.move_to(Appeal.Status.DISPATCHED)
+    _save(appeal, actor=actor, reason=reason, fields=["status"])
+    record(actor=actor, action="appeal.reopened", target=appeal, reason=reason, changes={"status": [old, "dispatched"]})
     return appeal

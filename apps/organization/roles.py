@@ -50,6 +50,8 @@ _HISTORY_READ = [
     "authorization.view_historicalruleadaptation",
     "authorization.view_historicalconsultation",
     "authorization.view_historicalconsultationinvite",
+    "followups.view_historicalvisit",
+    "followups.view_historicalvisitattempt",
 ]
 _AUTHZ_READ = [
     "authorization.view_delegation",
@@ -103,6 +105,8 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "tasks.view_reminder",
         "appeals.view_historicalappeal",
         "tasks.view_historicaltask",
+        "followups.view_visit",
+        "followups.view_visitattempt",
         "authorization.view_approvalrequest",
         "authorization.add_approvalrequest",
         "authorization.view_instruction",
@@ -167,6 +171,11 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "appeals.view_appeal",
         "appeals.view_citizen_contact",
         "tasks.view_task",
+        # Which visits, and that never one of their own department's: followups/permissions.py.
+        "followups.view_visit",
+        "followups.change_visit",
+        "followups.view_visitattempt",
+        "followups.view_historicalvisit",
     ],
     Role.INSPECTOR: [
         *_REFERENCE_READ,
@@ -182,6 +191,9 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "core.view_calendarday",
         "core.view_calendaryear",
         "audit.view_auditevent",
+        "followups.view_visit",
+        "followups.view_visitattempt",
+        "followups.view_visitflag",
     ],
     Role.SYSTEM_ADMIN: [
         "organization.view_department",
@@ -237,6 +249,9 @@ BUSINESS_MODELS = {
     "tasks.historicaltask",
     "tasks.reminder",
     "tasks.historicalreminder",
+    "followups.visit",
+    "followups.visitattempt",
+    "followups.visitflag",
 }
 BUSINESS_APPS = {"authorization", "followups", "supervision", "knowledge", "reports", "simulation"}
 AUDIT_APPS = {"audit"}
@@ -273,11 +288,13 @@ WORKBENCH: dict[str, list[tuple]] = {
         (_("rule adaptations"), "admin:authorization_ruleadaptation_changelist", ""),
     ],
     Role.VISIT_AGENT: [
+        (_("my return-visit queue"), "admin:followups_visit_changelist", ""),
         (_("appeals with accepted replies"), "admin:appeals_appeal_changelist", "?status__exact=reviewed"),
     ],
     Role.INSPECTOR: [
         (_("action log"), "admin:audit_auditevent_changelist", ""),
         (_("overdue work orders"), "admin:tasks_task_changelist", "?light=red"),
+        (_("flagged return visits"), "admin:followups_visitflag_changelist", ""),
     ],
     Role.SYSTEM_ADMIN: [
         (_("departments"), "admin:organization_department_changelist", ""),

@@ -223,6 +223,7 @@ class Task(TimeStampedModel):
     resolve_overdue_at = models.DateTimeField(_("resolve limit missed at"), null=True, blank=True)
     closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
     extended_days = models.PositiveSmallIntegerField(_("working days of approved extensions"), default=0, db_default=0)
+    reopen_count = models.PositiveSmallIntegerField(_("times reopened after a return visit"), default=0, db_default=0)
     version = models.PositiveIntegerField(_("version"), default=1, editable=False)
 
     objects = AuditedQuerySet.as_manager()

@@ -487,6 +487,46 @@ def task_review(
     return task
 
 
+@transaction.atomic
+def task_reopen(*, actor: User, task: Task, reason: str) -> Task:
+    """重办: an unsatisfied return visit, for a reason within the department's control, sends
+    the accepted work order back to the same department with new contact and resolve limits
+    (the department contacts the citizen again) and one more on its reopen counter."""
+    reason = require_text(reason)
+    task = _lock(task, None)
+    if task.status != Task.Status.DONE:
+        raise DomainError(_("Only accepted work orders can be reopened."))
+    now = timezone.now()
+    limits = _limits_for(task.appeal, now)
+    _sign_due, contact_due, resolve_due = sla.due_times(now, limits)
+    old_resolve = task.resolve_due_at
+    task.move_to(Task.Status.IN_PROGRESS)
+    task.reopen_count += 1
+    task.contact_due_at, task.resolve_due_at = contact_due, resolve_due
+    task.contacted_at, task.contact_method, task.contact_note, task.contacted_by = None, "", "", None
+    task.replied_at, task.replied_by, task.result = None, None, ""
+    task.reviewed_at, task.reviewed_by, task.review_comment, task.closed_at = None, None, "", None
+    _save(task, actor=actor, reason=reason)
+    record(
+        actor=actor,
+        action="task.reopened",
+        target=task,
+        reason=reason,
+        changes={
+            "status": [Task.Status.DONE, Task.Status.IN_PROGRESS],
+            "reopen_count": task.reopen_count,
+            "resolve_due_at": [old_resolve, resolve_due],
+        },
+    )
+    _notify_department(
+        task.department,
+        _("Reopened after the return visit: %(number)s") % {"number": task.appeal.tracking_number},
+        reason,
+        task,
+    )
+    return task
+
+
 # --- The SLA sweep -----------------------------------------------------------------------------
 
 

@@ -72,6 +72,8 @@ CHANGELIST_ACCESS = {
     "authorization_ruleadaptation": {R.OPERATOR, R.DISPATCHER, R.CITY_LEADER, R.INSPECTOR},
     "authorization_consultation": {R.DISPATCHER, R.DEPT_STAFF, R.DEPT_LEADER, R.CITY_LEADER, R.INSPECTOR},
     "authorization_consultationinvite": {R.DEPT_STAFF, R.DEPT_LEADER, R.CITY_LEADER, R.INSPECTOR},
+    "followups_visit": {R.DISPATCHER, R.VISIT_AGENT, R.INSPECTOR},
+    "followups_visitflag": {R.INSPECTOR},
 }
 
 

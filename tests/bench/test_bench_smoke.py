@@ -22,6 +22,7 @@ def _all_figures(people):
         *measures.dispatcher_lists(people, repeat=1),
         *measures.task_pages(people, repeat=1),
         *measures.searches(people, repeat=1),
+        measures.visit_queue(people, repeat=1, queue_size=50),
         measures.intake(people, count=3, commit=False),
         measures.sla_sweep(people, 0.01),
         measures.sla_sweep(people, 0.10),

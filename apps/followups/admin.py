@@ -1,0 +1,246 @@
+from django.contrib import admin
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext_lazy as _
+
+from apps.appeals.privacy import mask_phone
+from apps.core.admin_actions import ObjectAction, ObjectActionsMixin
+from apps.core.admin_forms import HistoryAdmin, LargeTableAdmin
+from apps.followups import permissions, selectors, services
+from apps.followups.forms import OutcomeForm, StartCallForm, UnreachedForm
+from apps.followups.models import Visit, VisitAttempt, VisitFlag
+from apps.organization.models import User
+
+R = User.Role
+
+
+def _start(user, visit, data):
+    services.visit_start_call(actor=user, visit=visit, expected_version=data["version"])
+    return _("Call started: record the outcome when it ends.")
+
+
+def _unreached(user, visit, data):
+    visit = services.visit_record_unreached(
+        actor=user, visit=visit, note=data["note"], expected_version=data["version"]
+    )
+    if visit.status == Visit.Status.UNREACHABLE:
+        return _("Third attempt: the visit is closed as unreachable and the appeal is closed.")
+    return _("Attempt recorded; try again on another working day.")
+
+
+def _record(user, visit, data):
+    visit = services.visit_record_outcome(
+        actor=user,
+        visit=visit,
+        resolved=data["resolved"],
+        satisfaction=data["satisfaction"],
+        citizen_words=data["citizen_words"],
+        fault=data["fault"],
+        fault_note=data["fault_note"],
+        expected_version=data["version"],
+    )
+    if visit.reopened:
+        return _("Visit recorded; the work order is reopened for the department.")
+    return _("Visit recorded.")
+
+
+def _may_start(user, visit):
+    return visit.status == Visit.Status.SCHEDULED and permissions.may_record(user, visit)
+
+
+def _in_call(user, visit):
+    return (
+        visit.status == Visit.Status.SCHEDULED
+        and visit.assigned_to_id == user.pk
+        and visit.call_started_at is not None
+        and permissions.may_record(user, visit)
+    )
+
+
+class QueueFilter(admin.SimpleListFilter):
+    """Agents land on their queue (visits to make, due first); "all" lists every visit."""
+
+    title = _("queue")
+    parameter_name = "queue"
+
+    def lookups(self, request, model_admin):
+        return [("all", _("all visits")), ("flagged", _("flagged by the formality checks"))]
+
+    def choices(self, changelist):
+        yield {
+            "selected": self.value() is None,
+            "display": _("to visit, due first"),
+            "query_string": changelist.get_query_string(remove=[self.parameter_name]),
+        }
+        for value, label in self.lookup_choices:
+            yield {
+                "selected": self.value() == value,
+                "display": label,
+                "query_string": changelist.get_query_string({self.parameter_name: value}),
+            }
+
+    def queryset(self, request, queryset):
+        if self.value() == "flagged":
+            return queryset.filter(is_flagged=True)
+        if self.value() == "all":
+            return queryset
+        return queryset.filter(status=Visit.Status.SCHEDULED)
+
+
+class AttemptInline(admin.TabularInline):
+    model = VisitAttempt
+    fields = ["number", "agent", "started_at", "recorded_at", "reached", "note"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("agent")
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_view_permission(self, request, obj=None):
+        return True  # shown only on a visit the user may already see
+
+
+@admin.register(Visit)
+class VisitAdmin(ObjectActionsMixin, HistoryAdmin, LargeTableAdmin):
+    """The return-visit workbench: scheduled visits due first; start the call, then record
+    the outcome or an unanswered attempt."""
+
+    list_display = [
+        "tracking_number",
+        "kind",
+        "round",
+        "status",
+        "due",
+        "attempt_count",
+        "assigned_to",
+        "department",
+        "satisfaction",
+        "flagged",
+    ]
+    list_filter = [QueueFilter, "kind", "status", "satisfaction"]
+    list_select_related = ["appeal", "department", "assigned_to"]
+    search_fields = ["=appeal__tracking_number"]
+    fields = [
+        "appeal",
+        "task",
+        "department",
+        "kind",
+        "round",
+        "recheck_of",
+        "status",
+        "scheduled_at",
+        "due_at",
+        "assigned_to",
+        "call_started_at",
+        "attempt_count",
+        "resolved",
+        "satisfaction",
+        "citizen_words",
+        "fault",
+        "fault_note",
+        "reopened",
+        "completed_at",
+        "completed_by",
+    ]
+    readonly_fields = fields
+    inlines = [AttemptInline]
+    change_form_template = "admin/tasks/task/change_form.html"
+    object_actions = [
+        ObjectAction("start", _("Start the call"), StartCallForm, _start, _may_start),
+        ObjectAction("record", _("Record the outcome"), OutcomeForm, _record, _in_call),
+        ObjectAction("unreached", _("Not reached"), UnreachedForm, _unreached, _in_call, "danger"),
+    ]
+
+    def get_queryset(self, request):
+        qs = selectors.with_flag_marker(super().get_queryset(request))
+        return selectors.visit_list_for(request.user, qs)
+
+    def get_ordering(self, request):
+        return ["due_at", "id"]
+
+    def has_add_permission(self, request):
+        return False  # scheduled by the services when a reply is accepted
+
+    def has_change_permission(self, request, obj=None):
+        return False  # changed only through the action buttons
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description=_("tracking number"), ordering="appeal__tracking_number")
+    def tracking_number(self, obj):
+        return obj.appeal.tracking_number
+
+    @admin.display(description=_("visit by"), ordering="due_at")
+    def due(self, obj):
+        text = timezone.localtime(obj.due_at).strftime("%Y-%m-%d %H:%M")
+        if obj.status == Visit.Status.SCHEDULED and obj.due_at <= timezone.now():
+            return format_html('<strong style="color:#c62828">{}</strong>', text)
+        return text
+
+    @admin.display(description=_("flagged"), boolean=True)
+    def flagged(self, obj):
+        return getattr(obj, "is_flagged", False)
+
+    def action_summary(self, request, obj):
+        appeal = obj.appeal
+        rows = [
+            (_("tracking number"), appeal.tracking_number),
+            (_("category"), appeal.category),
+            (_("citizen phone"), mask_phone(appeal.citizen_phone) or _("anonymous")),
+            (_("attempts so far"), obj.attempt_count),
+        ]
+        if obj.task_id:
+            rows.append((_("the department's reply"), obj.task.reply_text))
+        elif appeal.answer:
+            rows.append((_("direct answer"), appeal.answer))
+        return rows
+
+
+@admin.register(VisitFlag)
+class VisitFlagAdmin(LargeTableAdmin):
+    """Flagged visits with their evidence, for inspectors."""
+
+    list_display = ["tracking_number", "kind", "agent", "evidence_text", "detected_at", "visit_link"]
+    list_filter = ["kind"]
+    list_select_related = ["visit__appeal", "agent"]
+    search_fields = ["=visit__appeal__tracking_number"]
+    fields = ["visit", "kind", "agent", "evidence_text", "detected_at"]
+    readonly_fields = fields
+
+    def get_queryset(self, request):
+        return selectors.flags_for(request.user, super().get_queryset(request))
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description=_("tracking number"))
+    def tracking_number(self, obj):
+        return obj.visit.appeal.tracking_number
+
+    @admin.display(description=_("evidence"))
+    def evidence_text(self, obj):
+        return format_html_join(
+            "", "<div><b>{}</b>: {}</div>", ((k, v) for k, v in sorted((obj.evidence or {}).items()))
+        )
+
+    @admin.display(description=_("return visit"))
+    def visit_link(self, obj):
+        from django.urls import reverse
+
+        return format_html(
+            '<a href="{}">{}</a>', reverse("admin:followups_visit_change", args=[obj.visit_id]), _("open")
+        )
