@@ -86,13 +86,11 @@ class HistoryQueryForm(forms.Form):
     def __init__(self, *args, sources=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["source"].choices = [(s.key, s.label) for s in sources]
-        site = admin.site
-        self.fields["person"].widget = AutocompleteSelect(
-            AccountabilityRecord._meta.get_field("subject_person"), site
-        )
-        self.fields["department"].widget = AutocompleteSelect(
-            AccountabilityRecord._meta.get_field("subject_department"), site
-        )
+        # Autocomplete (never a select of 30,000 users): the widget needs its field's choices.
+        for name, model_field in [("person", "subject_person"), ("department", "subject_department")]:
+            widget = AutocompleteSelect(AccountabilityRecord._meta.get_field(model_field), admin.site)
+            widget.choices = self.fields[name].choices
+            self.fields[name].widget = widget
 
 
 class PeriodForm(forms.Form):

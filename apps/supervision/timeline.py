@@ -353,7 +353,8 @@ class AuditSource(Source):
         return Entry(
             at=e.occurred_at, source=self.key, rank=self.rank, pk=e.pk, source_label=str(self.label),
             object_id=e.target_id, object_label=e.target_repr or e.target_type, kind=e.action, kind_label=e.action,
-            actor_id=e.actor_id, actor_name=e.actor_name, actor_role=e.actor_role, reason=e.reason,
+            actor_id=e.actor_id, actor_name=(e.actor.name if e.actor and e.actor.name else e.actor_name),
+            actor_role=e.actor_role, reason=e.reason,
             changes=changes, appeal_id=appeal_id,
         )
 
@@ -365,13 +366,13 @@ class AuditSource(Source):
         for target_type, ids in seen.items():
             if target_type and ids:
                 q |= Q(target_type=target_type, target_id__in=sorted(ids))
-        rows = AuditEvent.objects.filter(q).order_by("seq")
+        rows = AuditEvent.objects.filter(q).select_related("actor").order_by("seq")
         return [self._entry(e, appeal_id) for e in rows]
 
     def page(self, query: Query, before, limit: int) -> list[Entry]:
         from apps.audit.models import AuditEvent
 
-        qs = AuditEvent.objects.all()
+        qs = AuditEvent.objects.select_related("actor")
         if query.person_id:
             qs = qs.filter(actor_id=query.person_id)
         if query.department_id:
