@@ -15,8 +15,7 @@ import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from django.db.models import Count, F, IntegerField, OuterRef, Q, QuerySet, Subquery
-from django.db.models.functions import Coalesce
+from django.db.models import Count, F, QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from apps.tasks.models import Task
@@ -44,24 +43,27 @@ class Rule:
     person_field: str | None  # the User FK on Task of the person who answers for it
 
 
-def _returns_on_appeal():
-    return Coalesce(
-        Subquery(
-            Task.objects.filter(appeal=OuterRef("appeal"), status=Task.Status.RETURNED)
-            .order_by()
-            .values("appeal")
-            .annotate(n=Count("id"))
-            .values("n"),
-            output_field=IntegerField(),
-        ),
-        0,
+def _appeals_returned_more_than_twice():
+    return (
+        Task.objects.filter(status=Task.Status.RETURNED)
+        .order_by()
+        .values("appeal")
+        .annotate(n=Count("id"))
+        .filter(n__gt=2)
+        .values("appeal")
     )
 
 
-def _extensions():
-    return Count(
-        "approval_requests",
-        filter=Q(approval_requests__kind="extension", approval_requests__status="approved"),
+def _tasks_extended_twice():
+    from apps.authorization.models import ApprovalRequest
+
+    return (
+        ApprovalRequest.objects.filter(kind="extension", status="approved", task__isnull=False)
+        .order_by()
+        .values("task")
+        .annotate(n=Count("id"))
+        .filter(n__gte=2)
+        .values("task")
     )
 
 
@@ -82,12 +84,11 @@ register(Rule("resolve_overdue", Kind.INACTION, _("resolution limit missed"),
 register(Rule("late_contact", Kind.SLOW, _("citizen contacted after the limit"),
               lambda: Task.objects.filter(contacted_at__gt=F("contact_due_at")), "contacted_by"))
 register(Rule("repeated_extensions", Kind.SLOW, _("extended more than once"),
-              lambda: Task.objects.annotate(n_ext=_extensions()).filter(n_ext__gte=2), "signed_by"))
+              lambda: Task.objects.filter(pk__in=_tasks_extended_twice()), "signed_by"))
 register(Rule("sent_back", Kind.WRONG, _("reply sent back by review"),
               lambda: Task.objects.filter(sent_back_count__gte=1), "replied_by"))
 register(Rule("returned_often", Kind.WRONG, _("returned; the appeal was returned more than twice"),
-              lambda: Task.objects.filter(status=Task.Status.RETURNED)
-              .annotate(appeal_returns=_returns_on_appeal()).filter(appeal_returns__gt=2),
+              lambda: Task.objects.filter(status=Task.Status.RETURNED, appeal__in=_appeals_returned_more_than_twice()),
               "return_requested_by"))
 
 # Hook for apps.followups: a work order reopened after an unsatisfied return visit is wrong
