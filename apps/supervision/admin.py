@@ -115,6 +115,10 @@ class AccountabilityRecordAdmin(ServiceAdminMixin, ObjectActionsMixin, HistoryAd
     def has_delete_permission(self, request, obj=None):
         return False
 
+    def construct_change_message(self, request, form, formsets, add=False):
+        # The evidence inline is read-only; evidence is added by the service from the form.
+        return super().construct_change_message(request, form, [], add)
+
 
 # --- The inspectors' pages ------------------------------------------------------------------
 
