@@ -72,6 +72,10 @@ CHANGELIST_ACCESS = {
     "authorization_ruleadaptation": {R.OPERATOR, R.DISPATCHER, R.CITY_LEADER, R.INSPECTOR},
     "authorization_consultation": {R.DISPATCHER, R.DEPT_STAFF, R.DEPT_LEADER, R.CITY_LEADER, R.INSPECTOR},
     "authorization_consultationinvite": {R.DEPT_STAFF, R.DEPT_LEADER, R.CITY_LEADER, R.INSPECTOR},
+    "audit_chainalert": {R.INSPECTOR, R.AUDIT_ADMIN},
+    "supervision_supervisioncase": {R.DEPT_STAFF, R.DEPT_LEADER, R.CITY_LEADER, R.INSPECTOR},
+    "supervision_accountabilityrecord": {R.DEPT_LEADER, R.CITY_LEADER, R.INSPECTOR},
+    "supervision_tracedappeal": {R.INSPECTOR},
 }
 
 
