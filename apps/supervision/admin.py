@@ -177,6 +177,8 @@ class TracedAppealAdmin(LargeTableAdmin):
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         self._guard(request)
+        if not str(object_id).isdigit():
+            raise Http404
         appeal = TracedAppeal.objects.select_related("received_by", "category", "area").filter(pk=object_id).first()
         if appeal is None:
             raise Http404

@@ -149,3 +149,9 @@ def test_other_roles_cannot_open_the_inspector_pages(client, users_by_role, scri
         reverse("admin:supervision_conduct_evidence", args=["sign_overdue"]),
     ]:
         assert client.get(url).status_code == 403, (name, url)
+
+
+def test_an_unknown_appeal_is_not_found(client, inspector):
+    client.force_login(inspector)
+    assert client.get(reverse("admin:supervision_tracedappeal_change", args=[999999])).status_code == 404
+    assert client.get("/admin/supervision/tracedappeal/abc/change/").status_code == 404
