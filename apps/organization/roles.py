@@ -280,7 +280,11 @@ WORKBENCH: dict[str, list[tuple]] = {
         (_("my department's open work orders"), "admin:tasks_task_changelist", ""),
         (_("instructions to act on"), "admin:authorization_instructionreceipt_changelist", ""),
         (_("consultations to answer"), "admin:authorization_consultationinvite_changelist", ""),
-        (_("supervision cases to answer"), "admin:supervision_supervisioncase_changelist", "?answered_at__isempty=1"),
+        (
+            _("supervision cases (催办/督办/通报)"),
+            "admin:supervision_supervisioncase_changelist",
+            "?answered_at__isempty=1",
+        ),
     ],
     Role.DEPT_LEADER: [
         (_("approvals waiting for me"), "admin:authorization_approvalrequest_changelist", ""),
@@ -299,11 +303,16 @@ WORKBENCH: dict[str, list[tuple]] = {
         (_("appeals with accepted replies"), "admin:appeals_appeal_changelist", "?status__exact=reviewed"),
     ],
     Role.INSPECTOR: [
+        # (Labels shared with apps/supervision's catalogue, which translates them.)
         (_("appeal records (trace)"), "admin:supervision_tracedappeal_changelist", ""),
-        (_("history query"), "admin:supervision_history_query", ""),
-        (_("conduct flags"), "admin:supervision_conduct", ""),
-        (_("supervision cases"), "admin:supervision_supervisioncase_changelist", "?answered_at__isempty=1"),
-        (_("accountability records"), "admin:supervision_accountabilityrecord_changelist", ""),
+        (_("History query"), "admin:supervision_history_query", ""),
+        (_("Conduct flags"), "admin:supervision_conduct", ""),
+        (
+            _("supervision cases (催办/督办/通报)"),
+            "admin:supervision_supervisioncase_changelist",
+            "?answered_at__isempty=1",
+        ),
+        (_("accountability records (问责)"), "admin:supervision_accountabilityrecord_changelist", ""),
         (_("action log"), "admin:audit_auditevent_changelist", ""),
         (_("overdue work orders"), "admin:tasks_task_changelist", "?light=red"),
     ],

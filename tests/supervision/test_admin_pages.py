@@ -74,3 +74,13 @@ def test_the_inspectors_home_page_leads_to_the_tracing_pages(client, inspector):
     for name in ["admin:supervision_history_query", "admin:supervision_conduct",
                  "admin:supervision_tracedappeal_changelist"]:
         assert client.get(reverse(name)).status_code == 200, name
+
+
+def test_the_inspectors_home_page_speaks_chinese(client, inspector, dept_staff):
+    client.force_login(inspector)
+    page = client.get(reverse("admin:index"), HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    for text in ["诉求全程追溯", "历史查询", "作风问题标记", "督办事项（催办/督办/通报）", "问责记录"]:
+        assert text in page, text
+    client.force_login(dept_staff)
+    page = client.get(reverse("admin:index"), HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert "督办事项（催办/督办/通报）" in page and "历史查询" not in page
