@@ -21,10 +21,11 @@ return visits after the merge:
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from django.apps import apps
+from django.db import connections
 from django.db.models import OuterRef, Q, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -90,6 +91,9 @@ class Query:
     action: str = ""
     since: dt.datetime | None = None
     until: dt.datetime | None = None
+    # The department's staff, resolved once per page (see query_page): each source then
+    # reads its (history_user_id, history_date) index per person instead of joining users.
+    actor_ids: list[int] | None = None
 
 
 # --- Sources --------------------------------------------------------------------------------
@@ -121,6 +125,53 @@ def _keyset(date_field: str, pk_field: str, rank: int, before: tuple | None) -> 
     elif rank == b_rank:
         q |= Q(**{date_field: at, f"{pk_field}__lt": b_pk})
     return q
+
+
+def _use_lateral(model, query: Query) -> bool:
+    return query.actor_ids is not None and connections[model.objects.db].vendor == "postgresql"
+
+
+def _lateral_top(model, *, user_col, date_col, pk_col, query: Query, before, rank: int, limit: int,
+                 extra: tuple[str, list] | None = None) -> list[int]:
+    """PostgreSQL, department queries: the newest `limit` row ids of a list of people.
+
+    Each person's (user, date) index range is read newest first, at most `limit` rows
+    (LATERAL), and the few results merged. A plain `user IN (...) ORDER BY date LIMIT n`
+    makes the planner walk the whole period on the date index hoping to meet the
+    department's rows early, or sort every row of a busy department.
+    """
+    connection_quote = connections[model.objects.db].ops.quote_name
+    table = connection_quote(model._meta.db_table)
+    u, d, k = connection_quote(user_col), connection_quote(date_col), connection_quote(pk_col)
+    where, params = [f"t.{u} = p.id"], []
+    if query.since:
+        where.append(f"t.{d} >= %s")
+        params.append(query.since)
+    if query.until:
+        where.append(f"t.{d} < %s")
+        params.append(query.until)
+    if before is not None:
+        at, b_rank, b_pk = before
+        if rank < b_rank:
+            where.append(f"t.{d} <= %s")
+            params.append(at)
+        elif rank == b_rank:
+            where.append(f"(t.{d} < %s OR (t.{d} = %s AND t.{k} < %s))")
+            params += [at, at, b_pk]
+        else:
+            where.append(f"t.{d} < %s")
+            params.append(at)
+    if extra:
+        where.append(extra[0])
+        params += extra[1]
+    sql = (
+        f"SELECT r.pk FROM unnest(%s::bigint[]) AS p(id) CROSS JOIN LATERAL ("
+        f"SELECT t.{k} AS pk, t.{d} AS at FROM {table} t WHERE {' AND '.join(where)} "
+        f"ORDER BY t.{d} DESC, t.{k} DESC LIMIT %s) r ORDER BY r.at DESC, r.pk DESC LIMIT %s"
+    )
+    with connections[model.objects.db].cursor() as cursor:
+        cursor.execute(sql, [list(query.actor_ids), *params, limit, limit])
+        return [row[0] for row in cursor.fetchall()]
 
 
 class HistorySource(Source):
@@ -157,7 +208,9 @@ class HistorySource(Source):
         qs = self._base()
         if query.person_id:
             qs = qs.filter(history_user_id=query.person_id)
-        if query.department_id:
+        if query.actor_ids is not None:
+            qs = qs.filter(history_user_id__in=query.actor_ids)
+        elif query.department_id:
             qs = qs.filter(history_user__department_id=query.department_id)
         if query.since:
             qs = qs.filter(history_date__gte=query.since)
@@ -172,13 +225,14 @@ class HistorySource(Source):
         # The version before each row (same object, next lower history id): one correlated
         # lookup on the object-id index, so diffs need no query per row.
         prev = hm.objects.filter(id=OuterRef("id"), history_id__lt=OuterRef("history_id")).order_by("-history_id")
-        qs = (
-            self.filtered(query)
-            .filter(_keyset("history_date", "history_id", self.rank, before))
-            .annotate(prev_history_id=Subquery(prev.values("history_id")[:1]))
-            .order_by("-history_date", "-history_id")[:limit]
-        )
-        return self._entries(list(qs))
+        if _use_lateral(hm, query):
+            ids = _lateral_top(hm, user_col="history_user_id", date_col="history_date", pk_col="history_id",
+                               query=query, before=before, rank=self.rank, limit=limit)
+            qs = self._base().filter(history_id__in=ids) if ids else hm.objects.none()
+        else:
+            qs = self.filtered(query).filter(_keyset("history_date", "history_id", self.rank, before))
+        qs = qs.annotate(prev_history_id=Subquery(prev.values("history_id")[:1]))
+        return self._entries(list(qs.order_by("-history_date", "-history_id")[:limit]))
 
     def exists(self, pk: int) -> bool:
         return self.history_model.objects.filter(history_id=pk).exists()
@@ -372,10 +426,18 @@ class AuditSource(Source):
     def page(self, query: Query, before, limit: int) -> list[Entry]:
         from apps.audit.models import AuditEvent
 
+        if _use_lateral(AuditEvent, query):
+            extra = ("t.action = %s", [query.action]) if query.action else None
+            ids = _lateral_top(AuditEvent, user_col="actor_id", date_col="occurred_at", pk_col="id", query=query,
+                               before=before, rank=self.rank, limit=limit, extra=extra)
+            rows = AuditEvent.objects.select_related("actor").filter(pk__in=ids).order_by("-occurred_at", "-id")
+            return [self._entry(e) for e in rows]
         qs = AuditEvent.objects.select_related("actor")
         if query.person_id:
             qs = qs.filter(actor_id=query.person_id)
-        if query.department_id:
+        if query.actor_ids is not None:
+            qs = qs.filter(actor_id__in=query.actor_ids)
+        elif query.department_id:
             qs = qs.filter(actor__department_id=query.department_id)
         if query.action:
             qs = qs.filter(action=query.action)
@@ -428,6 +490,11 @@ def appeal_timeline(appeal_id: int, *, source_keys: list[str] | None = None) -> 
 
 def query_page(query: Query, *, before: tuple | None = None, limit: int = 50) -> tuple[list[Entry], tuple | None]:
     """One page of the cross-appeal query, newest first; returns (entries, cursor of the next page)."""
+    if query.department_id and query.actor_ids is None:
+        from apps.organization.models import User
+
+        ids = list(User.objects.filter(department_id=query.department_id).values_list("id", flat=True))
+        query = replace(query, actor_ids=ids)
     entries: list[Entry] = []
     for source in sources():
         if query.sources and source.key not in query.sources:
