@@ -100,6 +100,7 @@ def supervision_sweep(*, actor: User, now=None, batch_size: int = 500) -> dict:
         batch = list(missing[:batch_size])
         if not batch:
             break
+        made = 0
         with transaction.atomic():
             for reminder in batch:
                 if _raise_step(
@@ -107,8 +108,9 @@ def supervision_sweep(*, actor: User, now=None, batch_size: int = 500) -> dict:
                     department_id=reminder.department_id, limit=reminder.kind, level=Level.REMINDER,
                     missed_due_at=reminder.due_at, raised_at=reminder.issued_at,
                 ):
-                    raised[Level.REMINDER] += 1
-        if len(batch) < batch_size:
+                    made += 1
+        raised[Level.REMINDER] += made
+        if len(batch) < batch_size or not made:  # nothing raised: the rest is someone else's
             break
     due = (
         SupervisionCase.objects.filter(answered_at__isnull=True, answer_due_at__lte=now)
@@ -125,6 +127,7 @@ def supervision_sweep(*, actor: User, now=None, batch_size: int = 500) -> dict:
         batch = list(due[:batch_size])
         if not batch:
             break
+        made = 0
         with transaction.atomic():
             for case in batch:
                 if _raise_step(
@@ -133,7 +136,8 @@ def supervision_sweep(*, actor: User, now=None, batch_size: int = 500) -> dict:
                     raised_at=case.answer_due_at, previous=case,
                 ):
                     raised[case.next_level] += 1
-        if len(batch) < batch_size:
+                    made += 1
+        if len(batch) < batch_size or not made:
             break
     return {str(k): v for k, v in raised.items()}
 

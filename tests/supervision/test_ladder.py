@@ -105,3 +105,10 @@ def test_department_staff_see_only_their_own_cases_in_the_admin(client, neglecte
     assert response.status_code == 302
     case.refresh_from_db()
     assert case.answered_by == dept_staff
+
+
+def test_the_sweep_works_in_batches(neglected, system_actor):
+    """Batches of one: every reminder still becomes exactly one step."""
+    assert services.supervision_sweep(actor=system_actor, now=at(3, 4, 1), batch_size=1)["reminder"] == 2
+    assert services.supervision_sweep(actor=system_actor, now=at(3, 11, 1), batch_size=1)["notice"] == 2
+    assert SupervisionCase.objects.count() == 4
