@@ -13,6 +13,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 from backoffice.env import envbool, envchoice, envint, envlist, envrate, envsecret, envshare, envstr
@@ -58,6 +59,7 @@ INSTALLED_APPS = [
     "apps.tasks",
     "apps.authorization",
     "apps.followups",
+    "apps.supervision",
     "apps.simulation",
 ]
 
@@ -252,6 +254,11 @@ CELERY_BEAT_SCHEDULE = {
     "approval-sweep": {"task": "authorization.approval_sweep", "schedule": 300.0},
     # Formality checks over return visits and the re-visit sample; idempotent.
     "visit-formality-sweep": {"task": "followups.formality_sweep", "schedule": 3600.0},
+    # Raises the supervision ladder (督办 five working days after an unanswered 催办, then
+    # 通报); idempotent (one row per step, unique).
+    "supervision-sweep": {"task": "supervision.ladder_sweep", "schedule": 300.0},
+    # Nightly walk of the action log's hash chain; a break raises a ChainAlert for the audit admins.
+    "audit-chain-verify": {"task": "audit.verify_chain", "schedule": crontab(hour=2, minute=30)},
 }
 
 # Approval requests pending this many working hours remind the leader; as long again

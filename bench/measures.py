@@ -406,3 +406,53 @@ def sla_sweep(people, share: float) -> Figure:
         note=f"{len(chosen)} of {len(open_ids)} open tasks; marked {result.get('marked')}, "
         f"reminders {result.get('reminders')}; rolled back",
     )
+
+
+# --- 7: the inspectors' history queries (issue 7) -------------------------------------------------
+
+
+def history_queries(people, repeat) -> list[Figure]:
+    """One appeal's merged record (with the responsibility timeline), one person's actions
+    over a month, one department's actions over a month: the inspectors' pages."""
+    from datetime import timedelta
+
+    from django.db.models import Count
+    from django.utils import timezone
+
+    from apps.organization.models import User
+    from apps.tasks.models import Task
+
+    inspector = User.objects.filter(role="inspector", is_active=True).first()
+    if inspector is None:
+        raise SystemExit("No inspector in this city: generate one with seed_city.")
+    client = logged_in(inspector)
+    # The appeal with the most work orders (returns and co-handling make the longest records).
+    busiest = (
+        Task.objects.values("appeal_id").annotate(n=Count("id")).order_by("-n", "-appeal_id").first()
+    )
+    staff = people["dept_staff"]
+    until = timezone.localdate() + timedelta(days=1)
+    since = until - timedelta(days=31)
+    month = {"since": since.isoformat(), "until": until.isoformat()}
+    query = "/admin/supervision/tracedappeal/query/"
+    return [
+        timed(
+            "7a inspector: one appeal's merged record",
+            page(client, f"/admin/supervision/tracedappeal/{busiest['appeal_id']}/change/"),
+            repeat=repeat,
+            target="≤ 200 ms p95",
+            note=f"{busiest['n']} work orders on the appeal",
+        ),
+        timed(
+            "7b inspector: one person's actions over a month",
+            page(client, query, {"person": staff.pk, **month}),
+            repeat=repeat,
+            target="≤ 200 ms p95",
+        ),
+        timed(
+            "7c inspector: one department's actions over a month",
+            page(client, query, {"department": staff.department_id, **month}),
+            repeat=repeat,
+            target="≤ 200 ms p95",
+        ),
+    ]

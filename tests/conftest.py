@@ -8,6 +8,15 @@ from backoffice.celery import app as celery_app
 from tests import factories
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _flush_is_sanctioned_maintenance():
+    # PostgreSQL: history tables and the action log refuse TRUNCATE (apps.supervision.
+    # immutability); the flush after a transactional test is sanctioned maintenance.
+    from apps.supervision.immutability import sanction_test_flush
+
+    sanction_test_flush()
+
+
 @pytest.fixture(autouse=True)
 def _fast_and_isolated(settings):
     # Argon2 is the production hasher (asserted in test_security); MD5 keeps tests fast.

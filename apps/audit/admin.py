@@ -3,8 +3,7 @@ from django.http import HttpResponseRedirect
 from django.urls import path, reverse
 from django.utils.translation import gettext_lazy as _
 
-from apps.audit.chain import verify_chain
-from apps.audit.models import AuditEvent
+from apps.audit.models import AuditEvent, ChainAlert
 from apps.core.admin_forms import LargeTableAdmin
 
 
@@ -40,18 +39,9 @@ class AuditEventAdmin(LargeTableAdmin):
         changelist = reverse("admin:audit_auditevent_changelist")
         if request.method != "POST" or not request.user.has_perm("audit.verify_auditevent"):
             return HttpResponseRedirect(changelist)
-        from django.db import transaction
+        from apps.audit.services import chain_check
 
-        from apps.audit.services import record
-
-        report = verify_chain()
-        with transaction.atomic():
-            record(
-                actor=request.user,
-                action="audit.chain_verified",
-                outcome=AuditEvent.Outcome.SUCCESS if report.ok else AuditEvent.Outcome.FAILURE,
-                changes={"checked": report.checked, "broken_seq": report.broken_seq, "problem": report.problem},
-            )
+        report = chain_check(actor=request.user, source="admin")  # logged; a break raises a ChainAlert
         if report.ok:
             self.message_user(
                 request, _("Action log intact: %(n)d entries verified.") % {"n": report.checked}, messages.SUCCESS
@@ -64,3 +54,21 @@ class AuditEventAdmin(LargeTableAdmin):
                 messages.ERROR,
             )
         return HttpResponseRedirect(changelist)
+
+
+@admin.register(ChainAlert)
+class ChainAlertAdmin(admin.ModelAdmin):
+    """Breaks found by the nightly or on-demand verification. Read-only for everyone."""
+
+    list_display = ["detected_at", "broken_seq", "problem", "checked"]
+    readonly_fields = ["detected_at", "broken_seq", "problem", "checked"]
+    ordering = ["-detected_at"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

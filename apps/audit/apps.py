@@ -8,4 +8,4 @@ class AuditConfig(AppConfig):
     verbose_name = _("Action log")
 
     def ready(self):
-        from apps.audit import auth_events  # noqa: F401  (login/logout/failure receivers)
+        from apps.audit import auth_events, tasks  # noqa: F401  (login/logout receivers, Celery tasks)

@@ -82,3 +82,25 @@ class AuditEvent(models.Model):
 
     def delete(self, *args, **kwargs):
         raise AuditBypassError("Action-log entries cannot be deleted.")
+
+
+class ChainAlert(models.Model):
+    """A break found in the action log's hash chain (nightly or on-demand verification).
+
+    Written by apps.audit.services.chain_check; the audit admin role is notified. Never
+    edited: a later verification that passes is its own entry in the action log."""
+
+    detected_at = models.DateTimeField(_("detected at"))
+    checked = models.PositiveBigIntegerField(_("entries verified before the break"))
+    broken_seq = models.PositiveBigIntegerField(_("first broken entry"))
+    problem = models.CharField(_("problem"), max_length=200)
+
+    objects = AuditEventQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("chain alert")
+        verbose_name_plural = _("chain alerts")
+        ordering = ["-detected_at"]
+
+    def __str__(self):
+        return f"#{self.broken_seq} {self.problem}"

@@ -8,6 +8,7 @@ from typing import Any
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from apps.audit.chain import GENESIS, compute_hash
 from apps.audit.models import AuditEvent
@@ -129,3 +130,33 @@ def record(
     event.save(force_insert=True)
     _remember_head(event)
     return event
+
+
+def chain_check(*, actor, source: str):
+    """Verify the whole chain; on a break write a ChainAlert and notify the audit admins.
+    The verification itself is logged (outcome success or failure). Returns the report."""
+    from apps.audit.chain import verify_chain
+    from apps.audit.models import ChainAlert
+    from apps.notifications.services import notify_role
+
+    report = verify_chain()
+    with transaction.atomic():
+        record(
+            actor=actor,
+            action="audit.chain_verified",
+            outcome=AuditEvent.Outcome.SUCCESS if report.ok else AuditEvent.Outcome.FAILURE,
+            changes={"checked": report.checked, "broken_seq": report.broken_seq, "problem": report.problem,
+                     "source": source},
+        )
+        if not report.ok:
+            ChainAlert.objects.create(
+                detected_at=timezone.now(), checked=report.checked, broken_seq=report.broken_seq,
+                problem=report.problem[:200],
+            )
+            notify_role(
+                role="audit_admin",
+                title=gettext("Action log broken at entry #%(seq)d") % {"seq": report.broken_seq},
+                body=report.problem,
+                link="/admin/audit/chainalert/",
+            )
+    return report

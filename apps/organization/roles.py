@@ -75,6 +75,9 @@ _DEPT_AUTHZ = [
     "authorization.view_historicalapprovalrequest",
 ]
 
+# Department roles read and answer their own department's supervision cases (催办/督办/通报).
+_DEPT_SUPERVISION = ["supervision.view_supervisioncase", "supervision.change_supervisioncase"]
+
 ROLE_PERMISSIONS: dict[str, list[str]] = {
     Role.OPERATOR: [
         *_REFERENCE_READ,
@@ -124,6 +127,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "tasks.view_reminder",
         "tasks.view_historicaltask",
         *_DEPT_AUTHZ,
+        *_DEPT_SUPERVISION,
     ],
     Role.DEPT_LEADER: [
         *_REFERENCE_READ,
@@ -134,6 +138,9 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "tasks.view_reminder",
         "tasks.view_historicaltask",
         *_DEPT_AUTHZ,
+        *_DEPT_SUPERVISION,
+        "supervision.view_accountabilityrecord",
+        "supervision.view_accountabilityevidence",
         # Leaders decide what is delegated to them and may pass it on within what they hold;
         # they instruct their own department and open consultations.
         "authorization.change_approvalrequest",
@@ -164,6 +171,9 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "authorization.change_consultation",
         "authorization.view_historicalapprovalrequest",
         "authorization.view_historicaldelegation",
+        "supervision.view_supervisioncase",
+        "supervision.view_accountabilityrecord",
+        "supervision.view_accountabilityevidence",
     ],
     Role.VISIT_AGENT: [
         *_REFERENCE_READ,
@@ -194,6 +204,17 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "followups.view_visit",
         "followups.view_visitattempt",
         "followups.view_visitflag",
+        "audit.view_chainalert",
+        # Supervision: trace, read the ladder, record accountability (not business data).
+        "supervision.trace_history",
+        "supervision.view_tracedappeal",
+        "supervision.view_supervisioncase",
+        "supervision.view_historicalsupervisioncase",
+        "supervision.view_accountabilityrecord",
+        "supervision.add_accountabilityrecord",
+        "supervision.change_accountabilityrecord",
+        "supervision.view_historicalaccountabilityrecord",
+        "supervision.view_accountabilityevidence",
     ],
     Role.SYSTEM_ADMIN: [
         "organization.view_department",
@@ -236,6 +257,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
     Role.AUDIT_ADMIN: [
         "audit.view_auditevent",
         "audit.verify_auditevent",
+        "audit.view_chainalert",
         *_OWN_NOTIFICATIONS,
     ],
 }
@@ -273,6 +295,11 @@ WORKBENCH: dict[str, list[tuple]] = {
         (_("my department's open work orders"), "admin:tasks_task_changelist", ""),
         (_("instructions to act on"), "admin:authorization_instructionreceipt_changelist", ""),
         (_("consultations to answer"), "admin:authorization_consultationinvite_changelist", ""),
+        (
+            _("supervision cases (催办/督办/通报)"),
+            "admin:supervision_supervisioncase_changelist",
+            "?answered_at__isempty=1",
+        ),
     ],
     Role.DEPT_LEADER: [
         (_("approvals waiting for me"), "admin:authorization_approvalrequest_changelist", ""),
@@ -292,6 +319,16 @@ WORKBENCH: dict[str, list[tuple]] = {
         (_("appeals with accepted replies"), "admin:appeals_appeal_changelist", "?status__exact=reviewed"),
     ],
     Role.INSPECTOR: [
+        # (Labels shared with apps/supervision's catalogue, which translates them.)
+        (_("appeal records (trace)"), "admin:supervision_tracedappeal_changelist", ""),
+        (_("History query"), "admin:supervision_history_query", ""),
+        (_("Conduct flags"), "admin:supervision_conduct", ""),
+        (
+            _("supervision cases (催办/督办/通报)"),
+            "admin:supervision_supervisioncase_changelist",
+            "?answered_at__isempty=1",
+        ),
+        (_("accountability records (问责)"), "admin:supervision_accountabilityrecord_changelist", ""),
         (_("action log"), "admin:audit_auditevent_changelist", ""),
         (_("overdue work orders"), "admin:tasks_task_changelist", "?light=red"),
         (_("flagged return visits"), "admin:followups_visitflag_changelist", ""),
@@ -303,7 +340,10 @@ WORKBENCH: dict[str, list[tuple]] = {
         (_("time-limit rules"), "admin:tasks_slarule_changelist", ""),
         (_("working calendar"), "admin:core_calendaryear_changelist", ""),
     ],
-    Role.AUDIT_ADMIN: [(_("action log"), "admin:audit_auditevent_changelist", "")],
+    Role.AUDIT_ADMIN: [
+        (_("action log"), "admin:audit_auditevent_changelist", ""),
+        (_("chain alerts"), "admin:audit_chainalert_changelist", ""),
+    ],
 }
 
 

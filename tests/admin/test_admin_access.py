@@ -74,6 +74,10 @@ CHANGELIST_ACCESS = {
     "authorization_consultationinvite": {R.DEPT_STAFF, R.DEPT_LEADER, R.CITY_LEADER, R.INSPECTOR},
     "followups_visit": {R.DISPATCHER, R.VISIT_AGENT, R.INSPECTOR},
     "followups_visitflag": {R.INSPECTOR},
+    "audit_chainalert": {R.INSPECTOR, R.AUDIT_ADMIN},
+    "supervision_supervisioncase": {R.DEPT_STAFF, R.DEPT_LEADER, R.CITY_LEADER, R.INSPECTOR},
+    "supervision_accountabilityrecord": {R.DEPT_LEADER, R.CITY_LEADER, R.INSPECTOR},
+    "supervision_tracedappeal": {R.INSPECTOR},
 }
 
 

@@ -70,7 +70,15 @@ def test_each_role_holds_exactly_the_listed_permissions(users_by_role, perm, hol
 def test_the_inspector_holds_no_add_change_or_delete_permission_at_all(inspector):
     perms = inspector.get_all_permissions()
     assert perms, "the inspector reads things"
-    assert all(p.split(".", 1)[1].startswith("view_") for p in perms), sorted(perms)
+    # DESIGN §3: inspectors record accountability (their own records, not business data)
+    # and trace history; every other permission is a view.
+    own = {
+        "supervision.add_accountabilityrecord",
+        "supervision.change_accountabilityrecord",
+        "supervision.trace_history",
+    }
+    assert own <= perms
+    assert all(p.split(".", 1)[1].startswith("view_") for p in perms - own), sorted(perms)
 
 
 def test_the_system_admin_holds_nothing_on_business_or_audit_data(system_admin):
@@ -88,6 +96,7 @@ def test_the_audit_admin_holds_nothing_but_the_action_log_and_own_inbox(audit_ad
     assert audit_admin.get_all_permissions() == {
         "audit.view_auditevent",
         "audit.verify_auditevent",
+        "audit.view_chainalert",
         "notifications.view_notification",
     }
 
