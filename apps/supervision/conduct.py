@@ -5,8 +5,8 @@ person field when a person acted). Summaries are one GROUP BY query per rule; th
 drill-down lists the work orders of one rule for one department or person. Nothing is
 stored: the flags are always what the record says now.
 
-Rules are a registry; followups adds "reopened after an unsatisfied visit" with
-`register(Rule(...))` once return visits exist (see `REOPENED_HOOK`).
+Rules are a registry (`register(Rule(...))`); "reopened after an unsatisfied visit" reads
+the reopen counter that apps.followups raises (see `REOPENED_HOOK`).
 """
 
 from __future__ import annotations
@@ -91,10 +91,12 @@ register(Rule("returned_often", Kind.WRONG, _("returned; the appeal was returned
               lambda: Task.objects.filter(status=Task.Status.RETURNED, appeal__in=_appeals_returned_more_than_twice()),
               "return_requested_by"))
 
-# Hook for apps.followups: a work order reopened after an unsatisfied return visit is wrong
-# action by the department that replied. Register a Rule with key REOPENED_HOOK whose
-# queryset selects the reopened work orders (person: "replied_by").
+# A work order reopened (重办) after an unresolved or unsatisfied return visit, for a reason
+# the visit agent judged within the department's control: only those raise reopen_count.
+# The reply that failed is replaced by the next one, so the person is who holds the case.
 REOPENED_HOOK = "reopened_unsatisfied"
+register(Rule(REOPENED_HOOK, Kind.WRONG, _("reopened after an unsatisfied return visit"),
+              lambda: Task.objects.filter(reopen_count__gte=1), "signed_by"))
 
 
 def _in_period(qs: QuerySet, since: dt.datetime | None, until: dt.datetime | None) -> QuerySet:

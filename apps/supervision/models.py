@@ -77,7 +77,11 @@ class SupervisionCase(TimeStampedModel):
         ordering = ["-raised_at", "-id"]
         constraints = [
             # The sweep's idempotence: one step of each level per work order and limit.
-            models.UniqueConstraint(fields=["task", "limit", "level"], name="supervision_case_one_per_step"),
+            # One step of each level per missed deadline (a reopened or extended work order
+            # that misses its new deadline starts a new ladder).
+            models.UniqueConstraint(
+                fields=["task", "limit", "missed_due_at", "level"], name="supervision_case_one_per_step"
+            ),
             models.CheckConstraint(
                 condition=models.Q(level__in=["reminder", "notice", "criticism"]), name="supervision_case_level_valid"
             ),

@@ -38,9 +38,10 @@ def _answer_due(raised_at):
 
 
 def _raise_step(*, actor, task, appeal_id, department_id, limit, level, missed_due_at, raised_at, previous=None):
-    """Insert the step unless it exists. The unique (task, limit, level) makes this
-    once-only even for two sweeps at once: the loser's insert fails in its savepoint."""
-    if SupervisionCase.objects.filter(task=task, limit=limit, level=level).exists():
+    """Insert the step unless it exists. The unique (task, limit, missed deadline, level)
+    makes this once-only even for two sweeps at once: the loser's insert fails in its
+    savepoint."""
+    if SupervisionCase.objects.filter(task=task, limit=limit, missed_due_at=missed_due_at, level=level).exists():
         return None
     case = SupervisionCase(
         task=task, appeal_id=appeal_id, department_id=department_id, limit=limit, level=level,
@@ -89,7 +90,12 @@ def supervision_sweep(*, actor: User, now=None, batch_size: int = 500) -> dict:
         Reminder.objects.filter(issued_at__lte=now)
         .annotate(
             has_case=Exists(
-                SupervisionCase.objects.filter(task=OuterRef("task"), limit=OuterRef("kind"), level=Level.REMINDER)
+                SupervisionCase.objects.filter(
+                    task=OuterRef("task"),
+                    limit=OuterRef("kind"),
+                    missed_due_at=OuterRef("due_at"),
+                    level=Level.REMINDER,
+                )
             )
         )
         .filter(has_case=False)

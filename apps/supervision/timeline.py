@@ -390,6 +390,24 @@ class SupervisionCaseSource(HistorySource):
         "supervision.SupervisionCase", "appeal_id", "supervision.supervisioncase")
 
 
+class VisitSource(HistorySource):
+    key, rank, label = "visit", 75, _("return visit (回访)")
+    model_path, appeal_lookup, audit_target_type = "followups.Visit", "appeal_id", "followups.visit"
+    resolve_fk = {"department": "organization.Department"}
+
+    def object_label(self, row) -> str:
+        return f"{_('return visit')} #{row.id}"
+
+
+class VisitAttemptSource(HistorySource):
+    key, rank, label = "visit_attempt", 76, _("return-visit call")
+    model_path, appeal_lookup, audit_target_type = (
+        "followups.VisitAttempt", "visit__appeal_id", "followups.visitattempt")
+
+    def _appeal_id(self, row):
+        return None
+
+
 class AuditSource(Source):
     """Action-log entries about the appeal and the objects the other sources found (work
     orders, requests, ...): permission grants, reveals, misses and reminders are here."""
@@ -469,7 +487,8 @@ def sources() -> list[Source]:
 
 for _source in (
     AppealSource(), TaskSource(), ReminderSource(), ApprovalSource(), InstructionSource(), ReceiptSource(),
-    ConsultationSource(), InviteSource(), SupervisionCaseSource(), AuditSource(),
+    ConsultationSource(), InviteSource(), SupervisionCaseSource(), VisitSource(), VisitAttemptSource(),
+    AuditSource(),
 ):
     register(_source)
 

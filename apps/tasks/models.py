@@ -281,7 +281,8 @@ class Task(TimeStampedModel):
 
 
 class Reminder(models.Model):
-    """催办: issued by the SLA sweep the day after a limit is missed. One per task and limit."""
+    """催办: issued by the SLA sweep the day after a limit is missed. One per missed deadline
+    (a work order reopened or extended has new deadlines, each reminded if missed)."""
 
     class Kind(models.TextChoices):
         SIGN = "sign", _("sign-for limit")
@@ -303,7 +304,7 @@ class Reminder(models.Model):
         verbose_name_plural = _("reminders (催办)")
         ordering = ["-issued_at"]
         constraints = [
-            models.UniqueConstraint(fields=["task", "kind"], name="tasks_reminder_one_per_task_and_limit"),
+            models.UniqueConstraint(fields=["task", "kind", "due_at"], name="tasks_reminder_one_per_missed_deadline"),
             models.CheckConstraint(
                 condition=models.Q(kind__in=["sign", "contact", "resolve"]), name="tasks_reminder_kind_valid"
             ),

@@ -41,14 +41,21 @@ def _note_misses(task: Task, *, actor, now) -> None:
     the minute after a deadline) the transition itself must keep the evidence.
     """
     for kind, due in sla.running_deadlines(task).items():
-        field = sla.OVERDUE_FIELD[kind]
-        if due <= now and getattr(task, field) is None:
-            setattr(task, field, due)
+        if due <= now and not sla.miss_marked(task, kind, due):
+            setattr(task, sla.OVERDUE_FIELD[kind], due)
             record(actor=actor, action="task.limit_missed", target=task, changes={"limit": kind, "due_at": due})
 
 
 def _reminded(task: Task) -> set[str]:
-    return set(task.reminders.values_list("kind", flat=True)) if task.pk else set()
+    """The limits whose current deadline has had its reminder (one per missed deadline)."""
+    if not task.pk:
+        return set()
+    current = {
+        Reminder.Kind.SIGN: task.sign_due_at,
+        Reminder.Kind.CONTACT: task.contact_due_at,
+        Reminder.Kind.RESOLVE: task.resolve_due_at,
+    }
+    return {kind for kind, due in task.reminders.values_list("kind", "due_at") if current.get(kind) == due}
 
 
 def _save(task: Task, *, actor, reason: str) -> None:
@@ -535,8 +542,9 @@ def sla_sweep(*, actor: User, now=None, batch_size: int = 500) -> dict:
 
     Reads only tasks whose sweep time has come (indexed), in batches, each batch in its
     own transaction with SKIP LOCKED so a user's write is never blocked. Idempotent: a
-    miss is marked once (its timestamp is set once), a reminder is unique per task and
-    limit, and the sweep time moves past what was done. Catches up after downtime because
+    miss is marked once per deadline (the marker holds the deadline it was set for), a
+    reminder is unique per task, limit and deadline, and the sweep time moves past what
+    was done. Catches up after downtime because
     it works from stored due times, not from timers.
     """
     now = now or timezone.now()
@@ -565,12 +573,11 @@ def _sweep_one(task: Task, *, actor: User, now) -> tuple[int, int]:
     reminded = _reminded(task)
     running = sla.running_deadlines(task)
     for kind, due in running.items():
-        field = sla.OVERDUE_FIELD[kind]
-        if due <= now and getattr(task, field) is None:
-            setattr(task, field, due)
+        if due <= now and not sla.miss_marked(task, kind, due):
+            setattr(task, sla.OVERDUE_FIELD[kind], due)
             marked += 1
             record(actor=actor, action="task.limit_missed", target=task, changes={"limit": kind, "due_at": due})
-        if getattr(task, field) is not None and kind not in reminded and sla.reminder_time(due) <= now:
+        if sla.miss_marked(task, kind, due) and kind not in reminded and sla.reminder_time(due) <= now:
             reminder = Reminder(task=task, kind=kind, due_at=due, issued_at=now, department=task.department)
             set_history_context(reminder, actor=actor, reason=_("reminder issued by the time-limit sweep"))
             reminder.save()

@@ -108,6 +108,13 @@ OVERDUE_FIELD = {
 }
 
 
+def miss_marked(task, kind: str, due: dt.datetime) -> bool:
+    """Is the miss of this deadline marked? The marker holds the due time it was set for,
+    so a new deadline (an extension, a reopen's new limits) is unmarked until it is missed
+    in turn; the earlier miss stays in the history, the action log and its reminder."""
+    return getattr(task, OVERDUE_FIELD[kind]) == due
+
+
 def reminder_time(due: dt.datetime) -> dt.datetime:
     """催办 goes out at the start of the working day after the missed deadline."""
     day = working_calendar.next_working_day(timezone.localtime(due).date())
@@ -120,7 +127,7 @@ def refresh_deadlines(task: Task, *, reminded_kinds: set[str]) -> None:
     task.next_due_at = min(running.values()) if running else None
     events = []
     for kind, due in running.items():
-        if getattr(task, OVERDUE_FIELD[kind]) is None:
+        if not miss_marked(task, kind, due):
             events.append(due)
         elif kind not in reminded_kinds:
             events.append(reminder_time(due))

@@ -119,10 +119,10 @@ def test_the_evidence_page_costs_the_same_for_few_and_many_rows(client, inspecto
 
 
 def test_a_later_app_plugs_in_a_rule(crafted):
-    rule = conduct.Rule(conduct.REOPENED_HOOK, conduct.Kind.WRONG, "reopened",
+    rule = conduct.Rule("plugged_in", conduct.Kind.WRONG, "plugged in",
                         lambda: Task.objects.filter(pk=crafted["extended"].pk), "signed_by")
     conduct.register(rule)
     try:
-        assert conduct.summary_by_person()[crafted["market_staff"].pk][conduct.REOPENED_HOOK] == 1
+        assert conduct.summary_by_person()[crafted["market_staff"].pk]["plugged_in"] == 1
     finally:
-        conduct.RULES.pop(conduct.REOPENED_HOOK)
+        conduct.RULES.pop("plugged_in")

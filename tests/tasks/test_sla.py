@@ -501,3 +501,29 @@ def test_a_late_transition_records_the_miss_even_if_the_sweep_never_ran(
     assert task.sign_overdue_at == task.sign_due_at
     assert task.contact_overdue_at == task.contact_due_at
     assert AuditEvent.objects.filter(action="task.limit_missed", target_id=str(task.pk)).count() == 2
+
+
+def test_a_new_deadline_after_a_miss_is_marked_and_reminded_again_when_missed(desk, system_actor):
+    # P1 (resolve by Wed 10:00), signed and contacted in time, the resolve limit missed.
+    task = desk.dispatch(at(2026, 3, 3, 10), "P1")
+    task = desk.contact(desk.sign(task, at(2026, 3, 3, 10, 5)), at(2026, 3, 3, 10, 10))
+    first_due = task.resolve_due_at
+    assert desk.sweep(first_due + dt.timedelta(minutes=1)) == {"marked": 1, "reminders": 0}
+    assert desk.sweep(at(2026, 3, 5, 0)) == {"marked": 0, "reminders": 1}
+
+    # An approved extension: two working days more. The earlier miss stays on record.
+    desk.travel(at(2026, 3, 5, 9))
+    task = services.task_extend(actor=system_actor, task=task, days=2, reason="需协调多个部门")
+    second_due = task.resolve_due_at
+    assert second_due > first_due
+    assert sla.light(task, at(2026, 3, 5, 9)) != Task.Light.RED
+    assert desk.sweep(at(2026, 3, 5, 9, 1)) == {"marked": 0, "reminders": 0}
+
+    # The new deadline is missed too: marked, and reminded the next working day, once.
+    assert desk.sweep(second_due + dt.timedelta(minutes=1)) == {"marked": 1, "reminders": 0}
+    assert overdue(task)[2] == second_due
+    reminder_at = sla.reminder_time(second_due)
+    assert desk.sweep(reminder_at) == {"marked": 0, "reminders": 1}
+    assert desk.sweep(reminder_at + dt.timedelta(hours=1)) == {"marked": 0, "reminders": 0}
+    assert sorted(Reminder.objects.filter(task=task).values_list("due_at", flat=True)) == [first_due, second_due]
+    assert [due for _t, _k, due in audit_entries("task.limit_missed")] == [first_due, second_due]
