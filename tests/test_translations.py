@@ -16,7 +16,11 @@ from pathlib import Path
 
 import pytest
 
-LC_MESSAGES = Path(__file__).resolve().parents[1] / "locale" / "zh_Hans" / "LC_MESSAGES"
+ROOT = Path(__file__).resolve().parents[1]
+# The project's catalogue, and the apps' own (an app's strings go to its own catalogue
+# when it has a locale/ folder: makemessages picks the nearest).
+CATALOGUES = [ROOT / "locale", *sorted((ROOT / "apps").glob("*/locale"))]
+LC_MESSAGES = ROOT / "locale" / "zh_Hans" / "LC_MESSAGES"
 PO = LC_MESSAGES / "django.po"
 MO = LC_MESSAGES / "django.mo"
 
@@ -97,8 +101,15 @@ def parse_po(text: str) -> list[Entry]:
     return [e for e in entries if not e.obsolete and (e.msgid or e.msgstr)]
 
 
-def _entries() -> tuple[Entry, list[Entry]]:
-    entries = parse_po(PO.read_text(encoding="utf-8"))
+@pytest.fixture(params=CATALOGUES, ids=lambda d: str(d.relative_to(ROOT)))
+def catalogue(request) -> tuple[Path, Path]:
+    """(django.po, django.mo) of one catalogue."""
+    lc = request.param / "zh_Hans" / "LC_MESSAGES"
+    return lc / "django.po", lc / "django.mo"
+
+
+def _entries(po: Path = PO) -> tuple[Entry, list[Entry]]:
+    entries = parse_po(po.read_text(encoding="utf-8"))
     headers = [e for e in entries if e.msgid == "" and e.msgctxt is None]
     assert len(headers) == 1, "the .po needs exactly one header entry"
     return headers[0], [e for e in entries if e is not headers[0]]
@@ -108,15 +119,16 @@ def _header_fields(header: Entry) -> dict[str, str]:
     return dict(line.split(":", 1) for line in header.msgstr[0].splitlines() if ":" in line)
 
 
-def test_catalogue_exists_and_has_messages():
-    assert PO.is_file(), f"missing {PO}: run makemessages -l zh_Hans"
-    assert MO.is_file(), f"missing {MO}: run compilemessages"
-    _, messages = _entries()
+def test_catalogue_exists_and_has_messages(catalogue):
+    po, mo = catalogue
+    assert po.is_file(), f"missing {po}: run makemessages -l zh_Hans"
+    assert mo.is_file(), f"missing {mo}: run compilemessages"
+    _, messages = _entries(po)
     assert messages, "the catalogue has no messages"
 
 
-def test_header_is_for_simplified_chinese():
-    header, _ = _entries()
+def test_header_is_for_simplified_chinese(catalogue):
+    header, _ = _entries(catalogue[0])
     fields = {k.strip(): v.strip() for k, v in _header_fields(header).items()}
     assert "fuzzy" not in header.flags, "the header is marked fuzzy"
     assert fields.get("Language") == "zh_Hans"
@@ -124,17 +136,17 @@ def test_header_is_for_simplified_chinese():
     assert "charset=UTF-8" in fields.get("Content-Type", "")
 
 
-def test_every_message_is_translated_and_not_fuzzy():
-    _, messages = _entries()
+def test_every_message_is_translated_and_not_fuzzy(catalogue):
+    _, messages = _entries(catalogue[0])
     fuzzy = [e.label() for e in messages if "fuzzy" in e.flags]
     empty = [e.label() for e in messages if not e.msgstr or any(not s for s in e.msgstr.values())]
     problems = [f"fuzzy (check it, then drop the flag): {e}" for e in fuzzy]
     problems += [f"untranslated: {e}" for e in empty]
-    assert not problems, "incomplete zh_Hans catalogue:\n" + "\n".join(problems)
+    assert not problems, f"incomplete zh_Hans catalogue {catalogue[0]}:\n" + "\n".join(problems)
 
 
-def test_plural_entries_have_exactly_the_one_chinese_form():
-    _, messages = _entries()
+def test_plural_entries_have_exactly_the_one_chinese_form(catalogue):
+    _, messages = _entries(catalogue[0])
     wrong = [e.label() for e in messages if e.msgid_plural is not None and sorted(e.msgstr) != [0]]
     singular_with_index = [e.label() for e in messages if e.msgid_plural is None and sorted(e.msgstr) != [0]]
     assert not wrong, "plural entries need msgstr[0] only (nplurals=1):\n" + "\n".join(wrong)
@@ -145,8 +157,8 @@ def _placeholders(text: str) -> list[str]:
     return sorted(p for p in _PLACEHOLDER.findall(text) if p != "%%")
 
 
-def test_translations_keep_the_placeholders():
-    _, messages = _entries()
+def test_translations_keep_the_placeholders(catalogue):
+    _, messages = _entries(catalogue[0])
     bad = []
     for e in messages:
         if "python-format" not in e.flags and "%(" not in e.msgid:
@@ -161,9 +173,10 @@ def test_translations_keep_the_placeholders():
     assert not bad, "placeholders changed:\n" + "\n".join(bad)
 
 
-def test_compiled_catalogue_matches_the_po():
-    header, messages = _entries()
-    with MO.open("rb") as fh:
+def test_compiled_catalogue_matches_the_po(catalogue):
+    po, mo = catalogue
+    header, messages = _entries(po)
+    with mo.open("rb") as fh:
         catalog = gettext.GNUTranslations(fh)._catalog
     # msgfmt copies the header without its POT-Creation-Date line.
     header_text = "".join(
