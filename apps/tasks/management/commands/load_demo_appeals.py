@@ -32,8 +32,11 @@ class Command(BaseCommand):
             self.stdout.write("Demo appeals already present.")
             return
         rng = random.Random(12345)
-        users = {u.username: u for u in User.objects.filter(username__in=["operator", "dispatcher", "dept_staff"])}
+        users = {
+            u.username: u for u in User.objects.filter(username__in=["operator", "dispatcher", "dept_staff", "visitor"])
+        }
         operator, dispatcher, staff = users["operator"], users["dispatcher"], users["dept_staff"]
+        replied = []
         leaves = list(Category.objects.filter(is_leaf=True, is_active=True))
         streets = list(Area.objects.filter(kind__in=[Area.Kind.STREET, Area.Kind.COMMUNITY]))
         housing = staff.department
@@ -69,12 +72,41 @@ class Command(BaseCommand):
                 if not to_housing or i % 4 == 0:
                     continue  # pending sign-for
                 task = services.task_sign(actor=staff, task=task)
-                if i % 8 == 2:
+                if i % 12 == 2:
                     continue  # in progress, not yet contacted
                 task = services.task_record_contact(
                     actor=staff, task=task, contacted_at=None, method="phone", note="已电话联系诉求人，说明办理安排。"
                 )
-                services.task_reply(
+                task = services.task_reply(
                     actor=staff, task=task, result="resolved", reply_text="经现场核查，问题已处理完毕，并已告知诉求人。"
                 )
-        self.stdout.write(self.style.SUCCESS(f"Demo appeals: {made}."))
+                replied.append(task)
+            visits = self._visits(replied, dispatcher=dispatcher, agent=users.get("visitor"))
+        self.stdout.write(self.style.SUCCESS(f"Demo appeals: {made}; return visits: {visits}."))
+
+    def _visits(self, replied, *, dispatcher, agent) -> int:
+        """Accept some replies (each schedules a return visit, 回访), and let the visitor
+        record two: one satisfied (the appeal closes), one unsatisfied for a reason within
+        the department's control (the work order is reopened, 重办). The rest wait in the
+        visitor's queue; the remaining replies wait for the dispatcher's review."""
+        from apps.followups import services as followups
+        from apps.followups.models import Visit
+
+        # One reply stays for the dispatcher to review.
+        accepted = [services.task_review(actor=dispatcher, task=t, accept=True) for t in replied[:3]]
+        if agent is None or len(accepted) < 2:
+            return len(accepted)
+        outcomes = [
+            dict(resolved=True, satisfaction="satisfied", citizen_words="问题已经解决了，谢谢。"),
+            dict(
+                resolved=False,
+                satisfaction="unsatisfied",
+                citizen_words="处理后又出现了，没有根本解决。",
+                fault="department",
+                fault_note="承办单位未落实长效管理措施",
+            ),
+        ]
+        for task, outcome in zip(accepted, outcomes, strict=False):
+            visit = followups.visit_start_call(actor=agent, visit=Visit.objects.get(task=task, round=1))
+            followups.visit_record_outcome(actor=agent, visit=visit, **outcome)
+        return len(accepted)
