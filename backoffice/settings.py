@@ -224,6 +224,10 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "data_folder_out": str(_broker_dir),
         "control_folder": str(VAR_DIR / "celery-control"),
     }
+    # One local worker, nothing to control remotely; and kombu's file-system transport can
+    # read the pidbox exchange file half-written while it is being rewritten, which stops
+    # the worker with a JSONDecodeError at start-up (celery/kombu#1551, dvc-task#73).
+    CELERY_WORKER_ENABLE_REMOTE_CONTROL = False
 elif CELERY_BROKER_URL.startswith("redis"):
     # Longer than any task runs, so a slow task is not redelivered while still running.
     CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3 * 3600}

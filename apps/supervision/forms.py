@@ -6,6 +6,7 @@ from django.contrib.admin.widgets import AutocompleteSelect
 from django.utils.translation import gettext_lazy as _
 
 from apps.appeals.models import Appeal
+from apps.audit.actions import action_choices
 from apps.core.admin_actions import ActionForm
 from apps.core.admin_forms import ServiceModelForm
 from apps.organization.models import Department, User
@@ -78,14 +79,14 @@ class HistoryQueryForm(forms.Form):
         queryset=Department.objects.all(), required=False, label=_("department (of the person acting)")
     )
     source = forms.MultipleChoiceField(required=False, label=_("records"), widget=forms.CheckboxSelectMultiple)
-    action = forms.CharField(required=False, max_length=64, label=_("action kind (action log)"),
-                             help_text=_("e.g. task.extended, approval.approved"))
+    action = forms.ChoiceField(required=False, label=_("action kind (action log)"))
     since = forms.DateField(required=False, label=_("from"), widget=forms.DateInput(attrs={"type": "date"}))
     until = forms.DateField(required=False, label=_("to (inclusive)"), widget=forms.DateInput(attrs={"type": "date"}))
 
     def __init__(self, *args, sources=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["source"].choices = [(s.key, s.label) for s in sources]
+        self.fields["action"].choices = [("", "---------"), *action_choices()]
         # Autocomplete (never a select of 30,000 users): the widget needs its field's choices.
         for name, model_field in [("person", "subject_person"), ("department", "subject_department")]:
             widget = AutocompleteSelect(AccountabilityRecord._meta.get_field(model_field), admin.site)

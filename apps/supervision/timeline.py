@@ -30,6 +30,9 @@ from django.db.models import OuterRef, Q, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from apps.audit.actions import action_label
+from apps.organization.models import User
+
 IGNORED_FIELDS = {"updated_at", "version", "next_due_at", "sweep_due_at", "search_text", "created_at"}
 HISTORY_TYPES = {"+": _("created"), "~": _("changed"), "-": _("deleted")}
 
@@ -408,6 +411,9 @@ class VisitAttemptSource(HistorySource):
         return None
 
 
+_ROLE_LABELS = dict(User.Role.choices)
+
+
 class AuditSource(Source):
     """Action-log entries about the appeal and the objects the other sources found (work
     orders, requests, ...): permission grants, reveals, misses and reminders are here."""
@@ -424,9 +430,11 @@ class AuditSource(Source):
                     changes.append(Change(name, name, None, value))
         return Entry(
             at=e.occurred_at, source=self.key, rank=self.rank, pk=e.pk, source_label=str(self.label),
-            object_id=e.target_id, object_label=e.target_repr or e.target_type, kind=e.action, kind_label=e.action,
+            object_id=e.target_id, object_label=e.target_repr or e.target_type, kind=e.action,
+            kind_label=action_label(e.action),
             actor_id=e.actor_id, actor_name=(e.actor.name if e.actor and e.actor.name else e.actor_name),
-            actor_role=e.actor_role, reason=e.reason,
+            # The role at the time of the entry (kept by the log), in the reader's language.
+            actor_role=str(_ROLE_LABELS.get(e.actor_role, e.actor_role)), reason=e.reason,
             changes=changes, appeal_id=appeal_id,
         )
 

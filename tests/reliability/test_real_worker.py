@@ -37,6 +37,8 @@ def broker_app(tmp_path, monkeypatch):
             "data_folder_out": str(folder),
             "control_folder": str(tmp_path / "control"),
         }
+        # As in settings: no pidbox on the file-system transport (its exchange file races).
+        app.conf.worker_enable_remote_control = False
     elif url.startswith("redis"):
         # Our own queue name, so a stray worker on the same Redis cannot take the jobs.
         app.conf.task_default_queue = "xlx-test-worker"

@@ -7,6 +7,7 @@ import pytest
 from django.urls import reverse
 from django.utils import translation
 
+from apps.audit.actions import ACTION_LABELS
 from apps.audit.models import AuditEvent
 from apps.organization.models import User
 from apps.supervision import timeline
@@ -38,7 +39,11 @@ def test_who_changed_the_due_date_of_the_work_order_and_why(client, inspector, s
     assert (change.old, change.new) == (at(3, 9, 9, 30), at(3, 12, 9, 30))
     # The action log's entry for the same extension is on the page too.
     audit = [e for e in entries if e.source == "audit" and e.kind == "task.extended"]
-    assert len(audit) == 1 and audit[0].actor_role == "dept_leader"
+    assert len(audit) == 1
+    with translation.override("zh-hans"):
+        # The log keeps the role at the time; the page names it and the action in Chinese.
+        assert audit[0].actor_role == str(User.Role.DEPT_LEADER.label)
+        assert audit[0].kind_label == str(ACTION_LABELS["task.extended"])
     page = response.content.decode()
     assert "同意延期三个工作日" in page and entry.ref in page
 
