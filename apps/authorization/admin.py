@@ -7,7 +7,7 @@ from apps.authorization import selectors, services
 from apps.authorization.forms import BulkDecisionForm, DecisionForm, DelegationForm, RevokeForm, WithdrawForm
 from apps.authorization.models import ApprovalRequest, Delegation
 from apps.core.admin_actions import ObjectAction, ObjectActionsMixin
-from apps.core.admin_forms import HistoryAdmin, LargeTableAdmin, ServiceAdminMixin
+from apps.core.admin_forms import DefaultChoiceFilter, HistoryAdmin, LargeTableAdmin, ServiceAdminMixin
 from apps.organization.models import User
 
 R = User.Role
@@ -42,30 +42,17 @@ def _may_decide(user, request):
     )
 
 
-class QueueFilter(admin.SimpleListFilter):
+class QueueFilter(DefaultChoiceFilter):
     """Leaders land on what waits for them; "all" shows everything they may see."""
 
     title = _("approval queue")
     parameter_name = "queue"
+    default_label = _("waiting for my decision")
 
     def lookups(self, request, model_admin):
         if request.user.role in {R.DEPT_LEADER, R.CITY_LEADER}:
             return [("all", _("all I may see"))]
         return []
-
-    def choices(self, changelist):
-        if not self.lookup_choices:
-            return
-        yield {
-            "selected": self.value() is None,
-            "display": _("waiting for my decision"),
-            "query_string": changelist.get_query_string(remove=[self.parameter_name]),
-        }
-        yield {
-            "selected": self.value() == "all",
-            "display": _("all I may see"),
-            "query_string": changelist.get_query_string({self.parameter_name: "all"}),
-        }
 
     def queryset(self, request, queryset):
         return queryset  # applied in get_queryset, which knows the user

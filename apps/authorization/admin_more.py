@@ -23,7 +23,13 @@ from apps.appeals.forms import department_autocomplete
 from apps.authorization import adaptations, consultations, instructions
 from apps.authorization.models import Consultation, ConsultationInvite, Instruction, InstructionReceipt, RuleAdaptation
 from apps.core.admin_actions import ActionForm, ObjectAction, ObjectActionsMixin
-from apps.core.admin_forms import HistoryAdmin, LargeTableAdmin, ServiceAdminMixin, ServiceModelForm
+from apps.core.admin_forms import (
+    DefaultChoiceFilter,
+    HistoryAdmin,
+    LargeTableAdmin,
+    ServiceAdminMixin,
+    ServiceModelForm,
+)
 from apps.organization.models import Department, User
 from apps.tasks.permissions import DEPARTMENT_ROLES
 
@@ -63,28 +69,16 @@ class ScopedReadOnlyAdmin(ObjectActionsMixin, HistoryAdmin, LargeTableAdmin):
         return actions
 
 
-class _DefaultOpenFilter(admin.SimpleListFilter):
+class _DefaultOpenFilter(DefaultChoiceFilter):
     """Open rows by default (what still needs doing); "all" on request."""
 
     parameter_name = "state"
+    default_label = _("open")
     open_q: Q
     done_q: Q
 
     def lookups(self, request, model_admin):
         return [("done", _("done")), ("all", _("all"))]
-
-    def choices(self, changelist):
-        yield {
-            "selected": self.value() is None,
-            "display": _("open"),
-            "query_string": changelist.get_query_string(remove=[self.parameter_name]),
-        }
-        for value, label in self.lookup_choices:
-            yield {
-                "selected": self.value() == value,
-                "display": label,
-                "query_string": changelist.get_query_string({self.parameter_name: value}),
-            }
 
     def queryset(self, request, queryset):
         if self.value() == "all":

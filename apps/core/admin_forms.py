@@ -94,6 +94,30 @@ class LargeTableAdmin(admin.ModelAdmin):
         return DeferringChangeList
 
 
+class DefaultChoiceFilter(admin.SimpleListFilter):
+    """A list filter whose first choice is what the page shows without a parameter (a
+    worker's queue: open work orders, visits to make, requests waiting for me), with the
+    other choices from lookups(). Subclasses say what the default is called
+    (`default_label`) and filter in queryset() (value None = the default)."""
+
+    default_label = _("all")
+
+    def choices(self, changelist):
+        if not self.lookup_choices:
+            return
+        yield {
+            "selected": self.value() is None,
+            "display": self.default_label,
+            "query_string": changelist.get_query_string(remove=[self.parameter_name]),
+        }
+        for value, label in self.lookup_choices:
+            yield {
+                "selected": self.value() == value,
+                "display": label,
+                "query_string": changelist.get_query_string({self.parameter_name: value}),
+            }
+
+
 class HistoryAdmin(SimpleHistoryAdmin):
     """simple-history's pages, read-only and scoped.
 

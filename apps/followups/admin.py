@@ -5,7 +5,7 @@ from django.utils.translation import gettext_lazy as _
 
 from apps.appeals.privacy import mask_phone
 from apps.core.admin_actions import ObjectAction, ObjectActionsMixin
-from apps.core.admin_forms import HistoryAdmin, LargeTableAdmin
+from apps.core.admin_forms import DefaultChoiceFilter, HistoryAdmin, LargeTableAdmin
 from apps.followups import permissions, selectors, services
 from apps.followups.forms import OutcomeForm, StartCallForm, UnreachedForm
 from apps.followups.models import Visit, VisitAttempt, VisitFlag
@@ -57,27 +57,15 @@ def _in_call(user, visit):
     )
 
 
-class QueueFilter(admin.SimpleListFilter):
+class QueueFilter(DefaultChoiceFilter):
     """Agents land on their queue (visits to make, due first); "all" lists every visit."""
 
     title = _("queue")
     parameter_name = "queue"
+    default_label = _("to visit, due first")
 
     def lookups(self, request, model_admin):
         return [("all", _("all visits")), ("flagged", _("flagged by the formality checks"))]
-
-    def choices(self, changelist):
-        yield {
-            "selected": self.value() is None,
-            "display": _("to visit, due first"),
-            "query_string": changelist.get_query_string(remove=[self.parameter_name]),
-        }
-        for value, label in self.lookup_choices:
-            yield {
-                "selected": self.value() == value,
-                "display": label,
-                "query_string": changelist.get_query_string({self.parameter_name: value}),
-            }
 
     def queryset(self, request, queryset):
         if self.value() == "flagged":

@@ -9,7 +9,7 @@ from apps.appeals.privacy import mask_name, mask_phone
 from apps.authorization.display import approvals_html
 from apps.authorization.forms import ExtensionRequestForm, ReasonRequestForm, ReassignRequestForm
 from apps.core.admin_actions import ObjectAction, ObjectActionsMixin
-from apps.core.admin_forms import HistoryAdmin, LargeTableAdmin, ServiceAdminMixin
+from apps.core.admin_forms import DefaultChoiceFilter, HistoryAdmin, LargeTableAdmin, ServiceAdminMixin
 from apps.core.exceptions import DomainError
 from apps.organization.models import User
 from apps.tasks import permissions, services, sla
@@ -53,27 +53,15 @@ class SlaRuleAdmin(ServiceAdminMixin, HistoryAdmin):
         return f"{obj.resolve_amount} {obj.get_resolve_unit_display()}"
 
 
-class OpenFilter(admin.SimpleListFilter):
+class OpenFilter(DefaultChoiceFilter):
     """Open work orders by default: the workbench is about what still needs doing."""
 
     title = _("open or closed")
+    default_label = _("open")
     parameter_name = "state"
 
     def lookups(self, request, model_admin):
         return [("closed", _("closed")), ("all", _("all"))]
-
-    def choices(self, changelist):
-        yield {
-            "selected": self.value() is None,
-            "query_string": changelist.get_query_string(remove=[self.parameter_name]),
-            "display": _("open"),
-        }
-        for value, label in self.lookup_choices:
-            yield {
-                "selected": self.value() == value,
-                "query_string": changelist.get_query_string({self.parameter_name: value}),
-                "display": label,
-            }
 
     def queryset(self, request, queryset):
         if self.value() == "all" or request.GET.get("status__exact"):
