@@ -5,7 +5,7 @@ from django.utils.translation import gettext_lazy as _
 
 from apps.audit.actions import action_choices, action_label
 from apps.audit.models import AuditEvent, ChainAlert
-from apps.core.admin_forms import LargeTableAdmin
+from apps.core.admin_forms import LargeTableAdmin, ReadOnlyAdminMixin
 
 
 class ActionFilter(admin.SimpleListFilter):
@@ -22,7 +22,7 @@ class ActionFilter(admin.SimpleListFilter):
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(LargeTableAdmin):
+class AuditEventAdmin(ReadOnlyAdminMixin, LargeTableAdmin):
     """Read-only for everyone, superusers included: the log is append-only."""
 
     list_display = [
@@ -39,14 +39,6 @@ class AuditEventAdmin(LargeTableAdmin):
     def action_display(self, obj):
         return action_label(obj.action)
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def get_urls(self):
         return [
@@ -77,18 +69,10 @@ class AuditEventAdmin(LargeTableAdmin):
 
 
 @admin.register(ChainAlert)
-class ChainAlertAdmin(admin.ModelAdmin):
+class ChainAlertAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Breaks found by the nightly or on-demand verification. Read-only for everyone."""
 
     list_display = ["detected_at", "broken_seq", "problem", "checked"]
     readonly_fields = ["detected_at", "broken_seq", "problem", "checked"]
     ordering = ["-detected_at"]
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

@@ -27,6 +27,7 @@ from apps.core.admin_forms import (
     DefaultChoiceFilter,
     HistoryAdmin,
     LargeTableAdmin,
+    ReadOnlyAdminMixin,
     ServiceAdminMixin,
     ServiceModelForm,
 )
@@ -129,7 +130,7 @@ class InstructionForm(ServiceModelForm):
         )
 
 
-class ReceiptInline(admin.TabularInline):
+class ReceiptInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = InstructionReceipt
     fields = ["department", "acknowledged_at", "acknowledged_by", "acted_at", "action_note"]
     readonly_fields = fields
@@ -141,14 +142,6 @@ class ReceiptInline(admin.TabularInline):
         qs = super().get_queryset(request).select_related("department", "acknowledged_by")
         return instructions.visible_receipts(request.user, qs)
 
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Instruction)
@@ -522,7 +515,7 @@ class ConsultationForm(ServiceModelForm):
         )
 
 
-class InviteInline(admin.TabularInline):
+class InviteInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = ConsultationInvite
     fields = ["department", "opinion", "opinion_by", "opinion_at", "late"]
     readonly_fields = fields
@@ -534,14 +527,6 @@ class InviteInline(admin.TabularInline):
         qs = super().get_queryset(request).select_related("consultation", "department", "opinion_by")
         return consultations.visible_invites(request.user, qs)
 
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     @admin.display(description=_("late"))
     def late(self, obj):

@@ -94,6 +94,20 @@ class LargeTableAdmin(admin.ModelAdmin):
         return DeferringChangeList
 
 
+class ReadOnlyAdminMixin:
+    """Pages that only show: records written by services or sweeps (the action log,
+    reminders, flags, outbox jobs), never added, changed or deleted by hand."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 class DefaultChoiceFilter(admin.SimpleListFilter):
     """A list filter whose first choice is what the page shows without a parameter (a
     worker's queue: open work orders, visits to make, requests waiting for me), with the

@@ -5,7 +5,7 @@ from django.utils.translation import gettext_lazy as _
 
 from apps.appeals.privacy import mask_phone
 from apps.core.admin_actions import ObjectAction, ObjectActionsMixin
-from apps.core.admin_forms import DefaultChoiceFilter, HistoryAdmin, LargeTableAdmin
+from apps.core.admin_forms import DefaultChoiceFilter, HistoryAdmin, LargeTableAdmin, ReadOnlyAdminMixin
 from apps.followups import permissions, selectors, services
 from apps.followups.forms import OutcomeForm, StartCallForm, UnreachedForm
 from apps.followups.models import Visit, VisitAttempt, VisitFlag
@@ -193,7 +193,7 @@ class VisitAdmin(ObjectActionsMixin, HistoryAdmin, LargeTableAdmin):
 
 
 @admin.register(VisitFlag)
-class VisitFlagAdmin(LargeTableAdmin):
+class VisitFlagAdmin(ReadOnlyAdminMixin, LargeTableAdmin):
     """Flagged visits with their evidence, for inspectors."""
 
     list_display = ["tracking_number", "kind", "agent", "evidence_text", "detected_at", "visit_link"]
@@ -206,14 +206,6 @@ class VisitFlagAdmin(LargeTableAdmin):
     def get_queryset(self, request):
         return selectors.flags_for(request.user, super().get_queryset(request))
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     @admin.display(description=_("tracking number"))
     def tracking_number(self, obj):

@@ -2,12 +2,13 @@ from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from apps.core.admin_forms import ReadOnlyAdminMixin
 from apps.notifications import services
 from apps.notifications.models import Notification
 
 
 @admin.register(Notification)
-class NotificationAdmin(admin.ModelAdmin):
+class NotificationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Each staff member's inbox: only their own notifications, read-only."""
 
     list_display = ["title", "created_at", "read_at"]
@@ -21,14 +22,6 @@ class NotificationAdmin(admin.ModelAdmin):
     def get_queryset(self, request):
         return super().get_queryset(request).filter(recipient=request.user)
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     @admin.action(description=_("Mark as read"), permissions=["view"])
     def mark_read(self, request, queryset):

@@ -1,10 +1,11 @@
 from django.contrib import admin
 
+from apps.core.admin_forms import ReadOnlyAdminMixin
 from apps.outbox.models import OutboxMessage
 
 
 @admin.register(OutboxMessage)
-class OutboxMessageAdmin(admin.ModelAdmin):
+class OutboxMessageAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Read-only view for operations: is anything stuck?"""
 
     list_display = ["task_name", "status", "created_at", "attempts", "available_at", "sent_at"]
@@ -13,11 +14,3 @@ class OutboxMessageAdmin(admin.ModelAdmin):
     readonly_fields = [f.name for f in OutboxMessage._meta.fields]
     show_full_result_count = False
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

@@ -17,7 +17,7 @@ from django.utils.translation import gettext_lazy as _
 
 from apps.audit.services import record
 from apps.core.admin_actions import ObjectAction, ObjectActionsMixin
-from apps.core.admin_forms import HistoryAdmin, LargeTableAdmin, ServiceAdminMixin
+from apps.core.admin_forms import HistoryAdmin, LargeTableAdmin, ReadOnlyAdminMixin, ServiceAdminMixin
 from apps.organization.models import Department, User
 from apps.supervision import conduct, exports, permissions, responsibility, services, timeline
 from apps.supervision.forms import AccountabilityForm, AnswerForm, CloseForm, HistoryQueryForm, PeriodForm
@@ -128,7 +128,7 @@ def _day_start(day):
 
 
 @admin.register(TracedAppeal)
-class TracedAppealAdmin(LargeTableAdmin):
+class TracedAppealAdmin(ReadOnlyAdminMixin, LargeTableAdmin):
     """Find an appeal by tracking number; its page is the merged record and the
     responsibility timeline. Also the cross-appeal query and the conduct flags."""
 
@@ -144,14 +144,6 @@ class TracedAppealAdmin(LargeTableAdmin):
     def has_view_permission(self, request, obj=None):
         return permissions.can_trace(request.user)
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def get_urls(self):
         view = self.admin_site.admin_view

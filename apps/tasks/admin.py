@@ -9,7 +9,13 @@ from apps.appeals.privacy import mask_name, mask_phone
 from apps.authorization.display import approvals_html
 from apps.authorization.forms import ExtensionRequestForm, ReasonRequestForm, ReassignRequestForm
 from apps.core.admin_actions import ObjectAction, ObjectActionsMixin
-from apps.core.admin_forms import DefaultChoiceFilter, HistoryAdmin, LargeTableAdmin, ServiceAdminMixin
+from apps.core.admin_forms import (
+    DefaultChoiceFilter,
+    HistoryAdmin,
+    LargeTableAdmin,
+    ReadOnlyAdminMixin,
+    ServiceAdminMixin,
+)
 from apps.core.exceptions import DomainError
 from apps.organization.models import User
 from apps.tasks import permissions, services, sla
@@ -439,7 +445,7 @@ class TaskAdmin(ObjectActionsMixin, HistoryAdmin, LargeTableAdmin):
 
 
 @admin.register(Reminder)
-class ReminderAdmin(HistoryAdmin, LargeTableAdmin):
+class ReminderAdmin(ReadOnlyAdminMixin, HistoryAdmin, LargeTableAdmin):
     list_display = ["task", "kind", "due_at", "issued_at", "department"]
     list_filter = ["kind"]
     list_select_related = ["task__appeal", "task__department", "department"]
@@ -451,11 +457,3 @@ class ReminderAdmin(HistoryAdmin, LargeTableAdmin):
             return qs.filter(department_id=request.user.department_id)
         return qs
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
