@@ -213,6 +213,7 @@ def _run(args, measures) -> int:
     figures += measures.searches(people, args.repeat)
     figures.append(measures.visit_queue(people, args.repeat))
     figures += measures.history_queries(people, args.repeat)
+    figures += measures.oversight_pages(people, args.repeat)
     figures.append(measures.intake(people, args.intake))
     figures.append(measures.sla_sweep(people, 0.01))
     figures.append(measures.sla_sweep(people, 0.10))

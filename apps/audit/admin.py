@@ -8,6 +8,22 @@ from apps.audit.models import AuditEvent, ChainAlert
 from apps.core.admin_forms import LargeTableAdmin, ReadOnlyAdminMixin
 
 
+class RoleFilter(admin.SimpleListFilter):
+    """By the actor's role at the time, from the fixed list of roles: Django's own filter
+    on this field would run SELECT DISTINCT over the whole log (≈1 s at 6.6 M entries)."""
+
+    title = _("role")
+    parameter_name = "actor_role"
+
+    def lookups(self, request, model_admin):
+        from apps.organization.models import User
+
+        return User.Role.choices
+
+    def queryset(self, request, queryset):
+        return queryset.filter(actor_role=self.value()) if self.value() else queryset
+
+
 class ActionFilter(admin.SimpleListFilter):
     """By action, from the fixed list of codes (no DISTINCT over millions of entries)."""
 
@@ -28,7 +44,7 @@ class AuditEventAdmin(ReadOnlyAdminMixin, LargeTableAdmin):
     list_display = [
         "seq", "occurred_at", "actor_name", "actor_role", "action_display", "outcome", "target_repr", "reason"
     ]
-    list_filter = ["outcome", "actor_role", ActionFilter]
+    list_filter = ["outcome", RoleFilter, ActionFilter]
     search_fields = ["=action", "=target_id", "=request_id", "^actor_name"]
     list_select_related = ["actor"]
     ordering = ["-seq"]

@@ -25,6 +25,8 @@ from apps.supervision.models import AccountabilityEvidence, AccountabilityRecord
 
 PAGE_SIZE = 50
 
+CONDUCT_DEFAULT_DAYS = 30
+
 
 def _answer(user, case, data):
     services.case_answer(actor=user, case=case, note=data["note"], expected_version=data["version"])
@@ -231,7 +233,12 @@ class TracedAppealAdmin(ReadOnlyAdminMixin, LargeTableAdmin):
 
     def conduct_view(self, request):
         self._guard(request)
-        form = PeriodForm(request.GET or None)
+        data = request.GET.copy()
+        if "since" not in data and "until" not in data:
+            # A first visit shows the last 30 days (a report period, and a bounded scan at a
+            # million work orders); emptying both dates asks for all time.
+            data["since"] = (timezone.localdate() - dt.timedelta(days=CONDUCT_DEFAULT_DAYS)).isoformat()
+        form = PeriodForm(data)
         since = until = None
         if form.is_valid():
             since = _day_start(form.cleaned_data.get("since"))
@@ -252,7 +259,7 @@ class TracedAppealAdmin(ReadOnlyAdminMixin, LargeTableAdmin):
              for pk, counts in by_person.items()),
             key=lambda r: -r[2],
         )
-        params = request.GET.urlencode()
+        params = data.urlencode()  # the drill-down counts the same period
         context = self._context(
             request, _("Conduct flags"), form=form, columns=columns, dept_rows=dept_rows[:200],
             person_rows=person_rows[:200], params=params,

@@ -126,3 +126,17 @@ def test_a_later_app_plugs_in_a_rule(crafted):
         assert conduct.summary_by_person()[crafted["market_staff"].pk]["plugged_in"] == 1
     finally:
         conduct.RULES.pop("plugged_in")
+
+
+def test_the_page_shows_the_last_30_days_unless_asked_for_all_time(client, inspector, crafted, time_machine):
+    # Everything crafted was dispatched in March; in August the default period is empty.
+    time_machine.move_to(at(8, 20, 9), tick=False)
+    client.force_login(inspector)
+    response = client.get(reverse("admin:supervision_conduct"))
+    assert response.status_code == 200
+    assert response.context["form"]["since"].value() == "2026-07-21"
+    assert response.context["dept_rows"] == []
+    assert "since=2026-07-21" in response.context["params"]  # the drill-down counts the same period
+    # Both dates emptied: all time.
+    response = client.get(reverse("admin:supervision_conduct"), {"since": "", "until": ""})
+    assert response.context["dept_rows"], "all time includes March"
