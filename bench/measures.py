@@ -463,7 +463,8 @@ def history_queries(people, repeat) -> list[Figure]:
 
 def oversight_pages(people, repeat) -> list[Figure]:
     """The inspectors' conduct flags (default period: the last 30 days, 16 GROUP BYs over
-    the work orders) and the audit admin's action log, first page (millions of entries)."""
+    the work orders), the audit admin's action log (millions of entries) and the reminder
+    list, first pages."""
     from apps.organization.models import User
 
     inspector = User.objects.filter(role="inspector", is_active=True).first()
@@ -480,6 +481,12 @@ def oversight_pages(people, repeat) -> list[Figure]:
         timed(
             "8b audit admin: action log, first page",
             page(logged_in(auditor), "/admin/audit/auditevent/"),
+            repeat=repeat,
+            target="≤ 150 ms p95",
+        ),
+        timed(
+            "8c inspector: reminders (催办), newest first",
+            page(logged_in(inspector), "/admin/tasks/reminder/"),
             repeat=repeat,
             target="≤ 150 ms p95",
         ),

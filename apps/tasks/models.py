@@ -309,6 +309,12 @@ class Reminder(models.Model):
                 condition=models.Q(kind__in=["sign", "contact", "resolve"]), name="tasks_reminder_kind_valid"
             ),
         ]
+        indexes = [
+            # The reminder list, newest first (inspectors, dispatchers).
+            models.Index(fields=["-issued_at", "-id"], name="reminder_recent_idx"),
+            # A department's reminders, newest first (department staff and leaders).
+            models.Index(fields=["department", "-issued_at"], name="reminder_dept_recent_idx"),
+        ]
 
     def __str__(self):
         return f"{self.task} · {self.get_kind_display()}"

@@ -36,7 +36,7 @@ def test_every_benchmark_measure_runs_on_a_generated_city(tiny_city, settings):
     people = measures.pick_people()
     with measures.keep_query_log():
         figures = _all_figures(people)
-    assert len(figures) == 23
+    assert len(figures) == 24
     for figure in figures:
         assert figure.median_ms is not None or figure.rate_per_s is not None or figure.value is not None, figure
     pages = [f for f in figures if f.queries is not None and f.name[0] in "12347" and not f.name.startswith("1c")]
