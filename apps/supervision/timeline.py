@@ -504,6 +504,37 @@ for _source in (
 # --- Reads ------------------------------------------------------------------------------------
 
 
+def _roles_at_the_time(entries: list[Entry]) -> list[Entry]:
+    """History rows know who acted, not in which role: take the role the person held at
+    that moment from the staff's own history (one query), so a department staff member
+    promoted to leader last month shows as staff for what they did before. (The action
+    log keeps the role at the time itself.)"""
+    import bisect
+
+    from apps.organization.models import User
+
+    wanted = {e.actor_id for e in entries if e.actor_id and e.source != "audit"}
+    if not wanted:
+        return entries
+    versions: dict[int, tuple[list, list]] = {}
+    rows = (
+        User.history.filter(id__in=wanted).order_by("id", "history_date", "history_id")
+        .values_list("id", "history_date", "role")
+    )
+    for user_id, at, role in rows:
+        dates, roles = versions.setdefault(user_id, ([], []))
+        dates.append(at)
+        roles.append(role)
+    for e in entries:
+        if e.source == "audit" or e.actor_id not in versions:
+            continue
+        dates, roles = versions[e.actor_id]
+        i = bisect.bisect_right(dates, e.at) - 1
+        if i >= 0:
+            e.actor_role = str(_ROLE_LABELS.get(roles[i], roles[i])) if roles[i] else ""
+    return entries
+
+
 def appeal_timeline(appeal_id: int, *, source_keys: list[str] | None = None) -> list[Entry]:
     """Every entry about one appeal, oldest first."""
     seen: dict[str, set] = {}
@@ -512,7 +543,7 @@ def appeal_timeline(appeal_id: int, *, source_keys: list[str] | None = None) -> 
         if source_keys and source.key not in source_keys and source.key != "audit":
             continue
         entries.extend(source.for_appeal(appeal_id, seen))
-    return sorted(entries, key=lambda e: e.sort_key)
+    return sorted(_roles_at_the_time(entries), key=lambda e: e.sort_key)
 
 
 def query_page(query: Query, *, before: tuple | None = None, limit: int = 50) -> tuple[list[Entry], tuple | None]:
@@ -530,7 +561,7 @@ def query_page(query: Query, *, before: tuple | None = None, limit: int = 50) ->
     entries.sort(key=lambda e: e.sort_key, reverse=True)
     page = entries[:limit]
     cursor = page[-1].sort_key if len(entries) > limit and page else None
-    return page, cursor
+    return _roles_at_the_time(page), cursor
 
 
 def query_iter(query: Query, *, max_rows: int, chunk: int = 1000):

@@ -184,3 +184,28 @@ def test_an_unknown_appeal_is_not_found(client, inspector):
     client.force_login(inspector)
     assert client.get(reverse("admin:supervision_tracedappeal_change", args=[999999])).status_code == 404
     assert client.get("/admin/supervision/tracedappeal/abc/change/").status_code == 404
+
+
+def test_the_record_names_the_role_a_person_held_when_they_acted(
+    org, catalog, operator, dispatcher, system_admin, holidays_2026, time_machine
+):
+    from apps.organization import services as staff_services
+    from apps.tasks import services as task_services
+    from tests.factories import make_user
+
+    time_machine.move_to(at(3, 1, 9), tick=False)
+    staff = make_user(role="dept_staff", department=org["housing"], username="promoted_later")
+    appeal = make_appeal(operator=operator, category=catalog["leaf"], area=org["street"])
+    task = task_services.appeal_dispatch(actor=dispatcher, appeal=appeal, lead=org["housing"], override_reason="属地")
+    time_machine.move_to(at(3, 2, 10), tick=False)
+    task_services.task_sign(actor=staff, task=task)
+    time_machine.move_to(at(3, 10, 9), tick=False)
+    staff_services.staff_assign(
+        actor=system_admin, user=staff, department=org["housing"], role="dept_leader", reason="任命为科长"
+    )
+
+    with translation.override("zh-hans"):
+        entries = timeline.appeal_timeline(appeal.pk)
+        signed = next(e for e in entries if e.source == "task" and e.actor_id == staff.pk)
+        assert signed.actor_role == str(User.Role.DEPT_STAFF.label)  # not their role today
+        assert str(User.Role.DEPT_LEADER.label) != signed.actor_role
