@@ -293,7 +293,7 @@ CITIZEN_MESSAGE_LOG = envstr("CITIZEN_MESSAGE_LOG", str(VAR_DIR / "citizen-messa
 PROGRESS_RATE_PER_IP = envrate("PROGRESS_RATE_PER_IP", "20/h")
 PROGRESS_RATE_PER_NUMBER = envrate("PROGRESS_RATE_PER_NUMBER", "10/h")
 # Behind nginx in production the client address is X-Real-IP (as RequestContextMiddleware reads it).
-RATELIMIT_IP_META_KEY = envstr("RATELIMIT_IP_META_KEY", "HTTP_X_REAL_IP" if PRODUCTION else "REMOTE_ADDR")
+RATELIMIT_IP_META_KEY = envstr("RATELIMIT_IP_META_KEY") or ("HTTP_X_REAL_IP" if PRODUCTION else "REMOTE_ADDR")
 
 # --- Cache -------------------------------------------------------------------------------
 # Process-local by default; CACHE_URL=redis://host:6379/1 in production so that throttles
