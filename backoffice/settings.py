@@ -295,6 +295,10 @@ PROGRESS_RATE_PER_NUMBER = envrate("PROGRESS_RATE_PER_NUMBER", "10/h")
 # Behind nginx in production the client address is X-Real-IP (as RequestContextMiddleware reads it).
 RATELIMIT_IP_META_KEY = envstr("RATELIMIT_IP_META_KEY") or ("HTTP_X_REAL_IP" if PRODUCTION else "REMOTE_ADDR")
 
+# The supervision ladder (催办 → 督办 → 通报) starts from reminders of the last N days only,
+# so going live on a database with a history does not raise old misses all at once.
+SUPERVISION_LOOKBACK_DAYS = envint("SUPERVISION_LOOKBACK_DAYS", 30, minimum=1)
+
 # --- Cache -------------------------------------------------------------------------------
 # Process-local by default; CACHE_URL=redis://host:6379/1 in production so that throttles
 # count across web processes.

@@ -6,6 +6,9 @@ reason, one action-log entry; notifications leave through the outbox.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
@@ -78,7 +81,10 @@ def supervision_sweep(*, actor: User, now=None, batch_size: int = 500) -> dict:
     """Raise what is due on the ladder, set-based and idempotent.
 
     1. 催办: every reminder issued by the time-limit sweep (tasks.Reminder, the working day
-       after a miss) becomes the first step, if it is not one yet (NOT EXISTS).
+       after a miss) becomes the first step, if it is not one yet (NOT EXISTS) — those of
+       the last SUPERVISION_LOOKBACK_DAYS only: when the ladder goes live on a system with
+       a history, year-old misses do not all turn into notices and public criticism at
+       once (57,000 cases and their notifications at a million appeals).
     2. 督办 / 通报: a step unanswered at its answer deadline raises the next level, once
        (the unique constraint and get_or_create; `next_step` NOT NULL once raised).
     """
@@ -86,8 +92,9 @@ def supervision_sweep(*, actor: User, now=None, batch_size: int = 500) -> dict:
 
     now = now or timezone.now()
     raised = {Level.REMINDER: 0, Level.NOTICE: 0, Level.CRITICISM: 0}
+    lookback = now - timedelta(days=settings.SUPERVISION_LOOKBACK_DAYS)
     missing = (
-        Reminder.objects.filter(issued_at__lte=now)
+        Reminder.objects.filter(issued_at__lte=now, issued_at__gte=lookback)
         .annotate(
             has_case=Exists(
                 SupervisionCase.objects.filter(

@@ -25,6 +25,7 @@ def _all_figures(people):
         measures.visit_queue(people, repeat=1, queue_size=50),
         *measures.history_queries(people, repeat=1),
         *measures.oversight_pages(people, repeat=1),
+        *measures.periodic_jobs(people, visits=50),
         measures.intake(people, count=3, commit=False),
         measures.sla_sweep(people, 0.01),
         measures.sla_sweep(people, 0.10),
@@ -36,7 +37,7 @@ def test_every_benchmark_measure_runs_on_a_generated_city(tiny_city, settings):
     people = measures.pick_people()
     with measures.keep_query_log():
         figures = _all_figures(people)
-    assert len(figures) == 24
+    assert len(figures) == 27
     for figure in figures:
         assert figure.median_ms is not None or figure.rate_per_s is not None or figure.value is not None, figure
     pages = [f for f in figures if f.queries is not None and f.name[0] in "12347" and not f.name.startswith("1c")]

@@ -112,3 +112,15 @@ def test_the_sweep_works_in_batches(neglected, system_actor):
     assert services.supervision_sweep(actor=system_actor, now=at(3, 4, 1), batch_size=1)["reminder"] == 2
     assert services.supervision_sweep(actor=system_actor, now=at(3, 11, 1), batch_size=1)["notice"] == 2
     assert SupervisionCase.objects.count() == 4
+
+
+def test_reminders_older_than_the_lookback_start_no_ladder(neglected, system_actor, settings):
+    """Going live on a database with a history: old misses are not raised all at once."""
+    settings.SUPERVISION_LOOKBACK_DAYS = 30
+    # The reminders were issued on 03-04; 40 days later they are out of the window.
+    assert services.supervision_sweep(actor=system_actor, now=at(4, 13, 1)) == {
+        "reminder": 0, "notice": 0, "criticism": 0
+    }
+    assert _steps(neglected) == []
+    # Within the window they start the ladder as usual.
+    assert services.supervision_sweep(actor=system_actor, now=at(3, 20, 1))["reminder"] == 2
