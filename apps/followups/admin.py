@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.db import transaction
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
@@ -15,8 +16,13 @@ R = User.Role
 
 
 def _start(user, visit, data):
-    services.visit_start_call(actor=user, visit=visit, expected_version=data["version"])
-    return _("Call started: record the outcome when it ends.")
+    # One unit: the call is started only if the number to dial can be shown (and logged).
+    with transaction.atomic():
+        visit = services.visit_start_call(actor=user, visit=visit, expected_version=data["version"])
+        contact = services.visit_call_contact(actor=user, visit=visit)
+    if contact is None:
+        return _("Call started: record the outcome when it ends.")
+    return _("Call started: dial %(phone)s (%(name)s), then record the outcome.") % contact
 
 
 def _unreached(user, visit, data):

@@ -161,6 +161,18 @@ def visit_start_call(*, actor: User, visit: Visit, expected_version: int | None 
     return visit
 
 
+@transaction.atomic
+def visit_call_contact(*, actor: User, visit: Visit) -> dict | None:
+    """The citizen's name and phone for the agent now in the call (lists show them masked),
+    logged like every reveal; None for an appeal without a phone."""
+    visit = Visit.objects.select_related("appeal").get(pk=visit.pk)
+    if visit.assigned_to_id != actor.pk or visit.call_started_at is None or visit.status != Visit.Status.SCHEDULED:
+        raise DomainError(_("Start the call first, then record what happened."))
+    if not visit.appeal.citizen_phone:
+        return None
+    return appeal_services.appeal_reveal_contact(actor=actor, appeal=visit.appeal, reason=_("return visit call"))
+
+
 def _attempt(visit: Visit, *, actor, reached: bool, note: str, now) -> VisitAttempt:
     if visit.assigned_to_id != actor.pk or visit.call_started_at is None:
         raise DomainError(_("Start the call first, then record what happened."))

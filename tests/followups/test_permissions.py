@@ -4,6 +4,7 @@ record or edit a visit on its own work order (not even an agent of that departme
 import pytest
 from django.urls import reverse
 
+from apps.audit.models import AuditEvent
 from apps.core.exceptions import NotFoundForActor, NotPermitted
 from apps.followups import services
 from apps.followups.models import Visit
@@ -72,7 +73,13 @@ def test_agent_records_through_the_workbench(accepted, client, clock, visit_agen
     listing = client.get(reverse("admin:followups_visit_changelist"))
     assert listing.status_code == 200 and appeal.tracking_number in listing.content.decode()
     start = reverse("admin:followups_visit_start", args=[visit.pk])
-    assert client.post(start, {"version": visit.version}).status_code == 302
+    started = client.post(start, {"version": visit.version}, follow=True)
+    assert started.status_code == 200
+    # The agent gets the number to dial (lists show it masked), and the reveal is logged.
+    assert appeal.citizen_phone in started.content.decode()
+    assert AuditEvent.objects.filter(
+        action="appeal.contact_revealed", actor=visit_agent, target_id=str(appeal.pk)
+    ).exists()
     visit.refresh_from_db()
     clock.shift(dt.timedelta(minutes=4))
     record = reverse("admin:followups_visit_record", args=[visit.pk])
@@ -119,3 +126,17 @@ def test_workbench_queries_do_not_grow_with_rows(
         page = client.get(url)
     assert page.content.decode().count('class="field-tracking_number"') == 8
     assert len(many.captured_queries) == len(few.captured_queries)
+
+
+def test_only_the_agent_in_the_call_gets_the_number(accepted, visit_agent, clock):
+    from apps.core.exceptions import DomainError
+    from tests.factories import make_user
+
+    _appeal, _task, visit = accepted
+    with pytest.raises(DomainError):
+        services.visit_call_contact(actor=visit_agent, visit=visit)  # no call started
+    visit = services.visit_start_call(actor=visit_agent, visit=visit)
+    other = make_user(role="visit_agent", department=visit_agent.department)
+    with pytest.raises(DomainError):
+        services.visit_call_contact(actor=other, visit=visit)
+    assert services.visit_call_contact(actor=visit_agent, visit=visit)["phone"] == visit.appeal.citizen_phone
