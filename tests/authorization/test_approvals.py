@@ -206,7 +206,7 @@ def test_two_leaders_deciding_at_the_same_moment_make_exactly_one_decision():
     """Real concurrency (PostgreSQL row locks); on SQLite writers are serialised anyway."""
     import threading
 
-    from django.db import close_old_connections
+    from django.db import connection
 
     from tests.factories import build_catalog, build_org
 
@@ -236,7 +236,9 @@ def test_two_leaders_deciding_at_the_same_moment_make_exactly_one_decision():
         except Exception as exc:  # SQLite: "database is locked" is the same refusal
             outcomes.append(f"told: {exc}")
         finally:
-            close_old_connections()
+            # Each thread has its own connection: close it, or the test database cannot be
+            # dropped at the end of the run ("being accessed by other users").
+            connection.close()
 
     threads = [threading.Thread(target=decide, args=(leader,)) for leader in leaders]
     for t in threads:
