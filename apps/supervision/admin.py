@@ -234,16 +234,18 @@ class TracedAppealAdmin(ReadOnlyAdminMixin, LargeTableAdmin):
     def conduct_view(self, request):
         self._guard(request)
         data = request.GET.copy()
+        default_since = timezone.localdate() - dt.timedelta(days=CONDUCT_DEFAULT_DAYS)
         if "since" not in data and "until" not in data:
             # A first visit shows the last 30 days (a report period, and a bounded scan at a
             # million work orders); emptying both dates asks for all time.
-            data["since"] = (timezone.localdate() - dt.timedelta(days=CONDUCT_DEFAULT_DAYS)).isoformat()
+            data["since"] = default_since.isoformat()
         form = PeriodForm(data)
-        since = until = None
         if form.is_valid():
             since = _day_start(form.cleaned_data.get("since"))
             u = form.cleaned_data.get("until")
             until = _day_start(u + dt.timedelta(days=1)) if u else None
+        else:  # the form shows what is wrong; the figures stay on the default period
+            since, until = _day_start(default_since), None
         by_dept = conduct.summary_by_department(since=since, until=until)
         by_person = conduct.summary_by_person(since=since, until=until)
         departments = Department.objects.in_bulk(list(by_dept))

@@ -50,11 +50,7 @@ def _reminded(task: Task) -> set[str]:
     """The limits whose current deadline has had its reminder (one per missed deadline)."""
     if not task.pk:
         return set()
-    current = {
-        Reminder.Kind.SIGN: task.sign_due_at,
-        Reminder.Kind.CONTACT: task.contact_due_at,
-        Reminder.Kind.RESOLVE: task.resolve_due_at,
-    }
+    current = {kind: getattr(task, field) for kind, field in sla.DUE_FIELD.items()}
     return {kind for kind, due in task.reminders.values_list("kind", "due_at") if current.get(kind) == due}
 
 

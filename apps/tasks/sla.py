@@ -101,6 +101,12 @@ def running_deadlines(task: Task) -> dict[str, dt.datetime]:
     return running
 
 
+DUE_FIELD = {
+    Reminder.Kind.SIGN: "sign_due_at",
+    Reminder.Kind.CONTACT: "contact_due_at",
+    Reminder.Kind.RESOLVE: "resolve_due_at",
+}
+
 OVERDUE_FIELD = {
     Reminder.Kind.SIGN: "sign_overdue_at",
     Reminder.Kind.CONTACT: "contact_overdue_at",

@@ -140,3 +140,12 @@ def test_the_page_shows_the_last_30_days_unless_asked_for_all_time(client, inspe
     # Both dates emptied: all time.
     response = client.get(reverse("admin:supervision_conduct"), {"since": "", "until": ""})
     assert response.context["dept_rows"], "all time includes March"
+
+
+def test_a_malformed_date_is_reported_and_the_default_period_kept(client, inspector, crafted, time_machine):
+    time_machine.move_to(at(8, 20, 9), tick=False)
+    client.force_login(inspector)
+    response = client.get(reverse("admin:supervision_conduct"), {"since": "2026-13-45"})
+    assert response.status_code == 200
+    assert response.context["form"].errors["since"]
+    assert response.context["dept_rows"] == []  # the last 30 days, not all time
