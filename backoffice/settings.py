@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "apps.authorization",
     "apps.followups",
     "apps.supervision",
+    "apps.casefile",
     "apps.simulation",
 ]
 

@@ -2,10 +2,9 @@ from django.contrib import admin
 from django.db.models import Q
 from django.http import HttpResponseRedirect
 from django.urls import reverse
-from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
-from apps.appeals import selectors, services
+from apps.appeals import admin_desk, selectors, services
 from apps.appeals.forms import (
     AnswerForm,
     AppealIntakeForm,
@@ -17,11 +16,13 @@ from apps.appeals.forms import (
     RevealContactForm,
 )
 from apps.appeals.models import Appeal, Category, DispatchRule
-from apps.appeals.privacy import mask_name, mask_phone
+from apps.appeals.privacy import mask_phone
 from apps.authorization.forms import ReasonRequestForm
 from apps.core.admin_actions import ObjectAction, ObjectActionsMixin
+from apps.core.admin_desk import CaseDeskMixin
 from apps.core.admin_forms import HistoryAdmin, LargeTableAdmin, ServiceAdminMixin
 from apps.organization.models import User
+from apps.tasks.models import Task
 
 R = User.Role
 INTAKE_ROLES = {R.OPERATOR, R.DISPATCHER}
@@ -117,7 +118,7 @@ def _request(kind):
 
 
 @admin.register(Appeal)
-class AppealAdmin(ObjectActionsMixin, HistoryAdmin, LargeTableAdmin):
+class AppealAdmin(CaseDeskMixin, ObjectActionsMixin, HistoryAdmin, LargeTableAdmin):
     """Operators record appeals here; dispatchers dispatch them. Status changes only via the
     buttons on the change page (each calls one service)."""
 
@@ -139,7 +140,6 @@ class AppealAdmin(ObjectActionsMixin, HistoryAdmin, LargeTableAdmin):
     search_help_text = _("Tracking number, phone number, or words of the content or address.")
     autocomplete_fields = ["category", "area"]
     ordering = ["-received_at", "-id"]
-    change_form_template = "admin/appeals/appeal/change_form.html"
     object_actions = [
         ObjectAction(
             "dispatch",
@@ -198,38 +198,7 @@ class AppealAdmin(ObjectActionsMixin, HistoryAdmin, LargeTableAdmin):
         return super().get_form(request, obj, **kwargs)
 
     def get_fields(self, request, obj=None):
-        if obj is None:
-            return AppealIntakeForm.Meta.fields
-        return [
-            "tracking_number",
-            "status",
-            "received_at",
-            "received_by",
-            "channel",
-            "appeal_type",
-            "priority",
-            "category",
-            "area",
-            "address",
-            "content",
-            "citizen_contact",
-            "is_anonymous",
-            "is_confidential",
-            "answer",
-            "reject_route",
-            "reject_reason",
-            "merged_into",
-            "is_escalated",
-            "escalated_at",
-            "is_excluded_from_appraisal",
-            "exclusion_reason",
-            "work_orders",
-            "approvals",
-            "likely_duplicates",
-        ]
-
-    def get_readonly_fields(self, request, obj=None):
-        return [] if obj is None else self.get_fields(request, obj)
+        return AppealIntakeForm.Meta.fields  # the add page; the change page is the case desk
 
     def save_form(self, request, form, change):
         return form.result
@@ -241,19 +210,25 @@ class AppealAdmin(ObjectActionsMixin, HistoryAdmin, LargeTableAdmin):
         pass
 
     def response_add(self, request, obj, post_url_continue=None):
-        # After recording, stay on the appeal: the operator concludes it next.
-        self.message_user(request, _("Appeal %(number)s recorded.") % {"number": obj.tracking_number})
+        # After recording, stay on the appeal: the operator concludes it next, or it waits
+        # for a dispatcher (the page's "what happens next" says which).
+        self.message_user(
+            request,
+            _("Appeal %(number)s recorded. It now waits for a dispatcher, unless you conclude it here.")
+            % {"number": obj.tracking_number},
+        )
         return HttpResponseRedirect(reverse("admin:appeals_appeal_change", args=[obj.pk]))
 
-    def change_view(self, request, object_id, form_url="", extra_context=None):
-        extra_context = {
-            **(extra_context or {}),
-            "show_save": False,
-            "show_save_and_continue": False,
-            "show_save_and_add_another": False,
-            "show_delete": False,
-        }
-        return super().change_view(request, object_id, form_url, extra_context)
+    def build_desk(self, request, obj):
+        task_admin = self.admin_site.get_model_admin(Task) if self.admin_site.is_registered(Task) else None
+        visible = set()
+        if task_admin is not None:
+            visible = set(task_admin.get_queryset(request).filter(appeal=obj).values_list("pk", flat=True))
+
+        def task_link(task):
+            return reverse("admin:tasks_task_change", args=[task.pk]) if task.pk in visible else ""
+
+        return admin_desk.appeal_desk(obj, request.user, task_link=task_link)
 
     def get_actions(self, request):
         actions = super().get_actions(request)
@@ -270,86 +245,10 @@ class AppealAdmin(ObjectActionsMixin, HistoryAdmin, LargeTableAdmin):
     def masked_phone(self, obj):
         return mask_phone(obj.citizen_phone)
 
-    @admin.display(description=_("citizen"))
-    def citizen_contact(self, obj):
-        if obj.is_anonymous:
-            return _("anonymous")
-        return f"{mask_name(obj.citizen_name)} {mask_phone(obj.citizen_phone)}"
-
-    @admin.display(description=_("work orders"))
-    def work_orders(self, obj):
-        tasks = obj.tasks.select_related("department").order_by("dispatched_at", "id")
-        return (
-            format_html_join(
-                "",
-                "<div><a href='{}'>{}</a> · {} · {}</div>",
-                (
-                    (
-                        reverse("admin:tasks_task_change", args=[t.pk]),
-                        t.department,
-                        t.get_role_display(),
-                        t.get_status_display(),
-                    )
-                    for t in tasks
-                ),
-            )
-            or "-"
-        )
-
-    @admin.display(description=_("requests for a leader's decision"))
-    def approvals(self, obj):
-        from apps.authorization.display import approvals_html
-
-        return approvals_html(obj.approval_requests.all())
-
-    @admin.display(description=_("likely duplicates (30 days)"))
-    def likely_duplicates(self, obj):
-        if obj.status != Appeal.Status.RECEIVED:
-            return "-"
-        rows = selectors.appeal_likely_duplicates(obj)
-        if not rows:
-            return _("none found")
-        return format_html_join(
-            "",
-            "<div><a href='{}'>{}</a> · {} · {} · {}</div>",
-            (
-                (
-                    reverse("admin:appeals_appeal_change", args=[a.pk]),
-                    a.tracking_number,
-                    a.received_at.strftime("%Y-%m-%d"),
-                    a.category.name,
-                    a.get_status_display(),
-                )
-                for a in rows
-            ),
-        )
-
-    def action_summary(self, request, obj):
-        rows = [
-            (_("tracking number"), obj.tracking_number),
-            (_("category"), obj.category),
-            (_("area"), obj.area),
-            (_("priority"), obj.get_priority_display()),
-            (_("content"), obj.content),
-        ]
-        if obj.status == Appeal.Status.RECEIVED:
-            dups = selectors.appeal_likely_duplicates(obj)
-            if dups:
-                rows.append(
-                    (
-                        _("likely duplicates"),
-                        format_html_join(", ", "{} ({})", ((a.tracking_number, a.category.name) for a in dups)),
-                    )
-                )
-            suggestion = selectors.dispatch_suggestion(category=obj.category, area=obj.area)
-            rows.append(
-                (
-                    _("dispatch catalogue suggests"),
-                    format_html(
-                        "{} {}",
-                        suggestion.lead or "-",
-                        "+ " + "、".join(str(d) for d in suggestion.co) if suggestion.co else "",
-                    ),
-                )
-            )
-        return rows
+    def action_panels(self, request, obj, action):
+        """The appeal, and while it waits at the centre its likely duplicates and what the
+        dispatch catalogue suggests (the dispatch and merge pages decide on these)."""
+        facts = admin_desk.appeal_panel(obj)
+        if action.name == "reveal":
+            return [facts]
+        return [*[p for p in admin_desk.intake_panels(obj, request.user) if p.key != "next"], facts]

@@ -69,3 +69,19 @@ def delegation_list_for(user: User, qs: QuerySet[Delegation] | None = None) -> Q
     if user.role in {User.Role.INSPECTOR, User.Role.CITY_LEADER}:
         return qs
     return qs.filter(Q(grantee=user) | Q(grantor=user))
+
+
+def approval_holders(request_ids) -> dict[int, list[User]]:
+    """Who holds each pending request now: the leaders it is routed to (one query). City
+    leaders may decide any request besides; the pages say so."""
+    holders: dict[int, list[User]] = {}
+    grants = (
+        ApprovalRequestUserObjectPermission.objects.filter(
+            content_object_id__in=list(request_ids), permission__codename="decide_approvalrequest"
+        )
+        .select_related("user__department")
+        .order_by("content_object_id", "user__name", "user_id")
+    )
+    for grant in grants:
+        holders.setdefault(grant.content_object_id, []).append(grant.user)
+    return holders

@@ -19,6 +19,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.translation import gettext_lazy as _
 
+from apps.core.admin_desk import Panel
 from apps.core.exceptions import DomainError, NotFoundForActor, NotPermitted
 
 
@@ -73,18 +74,22 @@ class ObjectActionsMixin:
             raise Http404(_("No such object, or you may not see it."))
         return obj
 
-    def change_view(self, request, object_id, form_url="", extra_context=None):
-        obj = self.get_object_or_404(request, object_id)  # 404, not the admin's redirect
+    def object_action_buttons(self, request, obj) -> list[dict]:
+        """The actions this user may take on `obj` now: label, style and URL of each."""
         opts = self.model._meta
-        buttons = [
+        return [
             {
+                "name": a.name,
                 "label": a.label,
                 "style": a.style,
                 "url": reverse(f"admin:{opts.app_label}_{opts.model_name}_{a.name}", args=[obj.pk]),
             }
             for a in self.get_object_actions(request, obj)
         ]
-        extra_context = {**(extra_context or {}), "object_action_buttons": buttons}
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        obj = self.get_object_or_404(request, object_id)  # 404, not the admin's redirect
+        extra_context = {**(extra_context or {}), "object_action_buttons": self.object_action_buttons(request, obj)}
         return super().change_view(request, object_id, form_url, extra_context)
 
     def history_view(self, request, object_id, extra_context=None):
@@ -119,10 +124,18 @@ class ObjectActionsMixin:
             "form": form,
             "action": action,
             "change_url": change_url,
-            "summary": self.action_summary(request, obj),
+            "summary": self.action_panels(request, obj, action),
+            # The form's widgets bring their scripts (autocomplete: select2 and jQuery).
+            "media": self.media + form.media,
         }
         return TemplateResponse(request, self.action_template, context)
 
     def action_summary(self, request, obj) -> list[tuple[str, Any]]:
-        """(label, value) rows shown above an action form."""
+        """(label, value) rows shown above every action form of `obj`."""
         return []
+
+    def action_panels(self, request, obj, action: ObjectAction) -> list[Panel]:
+        """What the user needs on the page to take `action` (default: the summary rows).
+        Override to show more for one action, e.g. the reply on the review page."""
+        rows = self.action_summary(request, obj)
+        return [Panel("summary", _("The case"), rows)] if rows else []

@@ -6,10 +6,11 @@ from django.utils.translation import gettext_lazy as _
 
 from apps.appeals.privacy import mask_phone
 from apps.core.admin_actions import ObjectAction, ObjectActionsMixin
+from apps.core.admin_desk import CaseDeskMixin, Panel
 from apps.core.admin_forms import DefaultChoiceFilter, HistoryAdmin, LargeTableAdmin, ReadOnlyAdminMixin
-from apps.followups import permissions, selectors, services
+from apps.followups import admin_desk, permissions, selectors, services
 from apps.followups.forms import OutcomeForm, StartCallForm, UnreachedForm
-from apps.followups.models import Visit, VisitAttempt, VisitFlag
+from apps.followups.models import Visit, VisitFlag
 from apps.organization.models import User
 
 R = User.Role
@@ -81,28 +82,8 @@ class QueueFilter(DefaultChoiceFilter):
         return queryset.filter(status=Visit.Status.SCHEDULED)
 
 
-class AttemptInline(admin.TabularInline):
-    model = VisitAttempt
-    fields = ["number", "agent", "started_at", "recorded_at", "reached", "note"]
-    readonly_fields = fields
-    extra = 0
-    can_delete = False
-
-    def get_queryset(self, request):
-        return super().get_queryset(request).select_related("agent")
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_view_permission(self, request, obj=None):
-        return True  # shown only on a visit the user may already see
-
-
 @admin.register(Visit)
-class VisitAdmin(ObjectActionsMixin, HistoryAdmin, LargeTableAdmin):
+class VisitAdmin(CaseDeskMixin, ObjectActionsMixin, HistoryAdmin, LargeTableAdmin):
     """The return-visit workbench: scheduled visits due first; start the call, then record
     the outcome or an unanswered attempt."""
 
@@ -121,31 +102,6 @@ class VisitAdmin(ObjectActionsMixin, HistoryAdmin, LargeTableAdmin):
     list_filter = [QueueFilter, "kind", "status", "satisfaction"]
     list_select_related = ["appeal", "department", "assigned_to"]
     search_fields = ["=appeal__tracking_number"]
-    fields = [
-        "appeal",
-        "task",
-        "department",
-        "kind",
-        "round",
-        "recheck_of",
-        "status",
-        "scheduled_at",
-        "due_at",
-        "assigned_to",
-        "call_started_at",
-        "attempt_count",
-        "resolved",
-        "satisfaction",
-        "citizen_words",
-        "fault",
-        "fault_note",
-        "reopened",
-        "completed_at",
-        "completed_by",
-    ]
-    readonly_fields = fields
-    inlines = [AttemptInline]
-    change_form_template = "admin/tasks/task/change_form.html"
     object_actions = [
         ObjectAction("start", _("Start the call"), StartCallForm, _start, _may_start),
         ObjectAction("record", _("Record the outcome"), OutcomeForm, _record, _in_call),
@@ -183,19 +139,19 @@ class VisitAdmin(ObjectActionsMixin, HistoryAdmin, LargeTableAdmin):
     def flagged(self, obj):
         return getattr(obj, "is_flagged", False)
 
-    def action_summary(self, request, obj):
+    def build_desk(self, request, obj):
+        return admin_desk.visit_desk(obj, request.user)
+
+    def action_panels(self, request, obj, action):
+        """The call: what the citizen is asked about (the reply or the direct answer) and
+        what they said last time."""
         appeal = obj.appeal
-        rows = [
+        call = Panel("call", _("The call"), [
             (_("tracking number"), appeal.tracking_number),
-            (_("category"), appeal.category),
             (_("citizen phone"), mask_phone(appeal.citizen_phone) or _("anonymous")),
-            (_("attempts so far"), obj.attempt_count),
-        ]
-        if obj.task_id:
-            rows.append((_("the department's reply"), obj.task.reply_text))
-        elif appeal.answer:
-            rows.append((_("direct answer"), appeal.answer))
-        return rows
+            (_("attempts so far"), str(obj.attempt_count)),
+        ])
+        return [call, *admin_desk.answer_panels(obj), admin_desk.earlier_panel(obj)]
 
 
 @admin.register(VisitFlag)

@@ -199,3 +199,10 @@ class User(AbstractUser):
 
     def get_short_name(self):
         return self.name or self.username
+
+    def described(self) -> str:
+        """"张伟（部门负责人 · 市住建局）": who someone is, for a reader who does not know
+        them (select_related("department") where many are shown)."""
+        parts = [self.get_role_display() if self.role else "", self.department.name if self.department_id else ""]
+        detail = " · ".join(p for p in parts if p)
+        return f"{self.get_full_name()}（{detail}）" if detail else self.get_full_name()

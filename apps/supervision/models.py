@@ -206,7 +206,7 @@ class AccountabilityEvidence(models.Model):
         Appeal, verbose_name=_("appeal"), on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     # A timeline entry's reference, e.g. "task:1234" (history row 1234 of the work-order
-    # source) or "audit:987" (action-log entry #987): see apps.supervision.timeline.
+    # source) or "audit:987" (action-log entry #987): see apps.casefile.sources.
     entry_ref = models.CharField(_("history entry"), max_length=64, blank=True)
     note = models.CharField(_("note"), max_length=300, blank=True)
 

@@ -189,7 +189,7 @@ def _check_subject(department, person) -> None:
 
 
 def _add_evidence(rec: AccountabilityRecord, *, actor, appeals, entry_refs, reason) -> None:
-    from apps.supervision import timeline
+    from apps.casefile import timeline
 
     for appeal in appeals or []:
         ev = AccountabilityEvidence(record=rec, appeal=appeal)

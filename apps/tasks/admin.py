@@ -1,14 +1,18 @@
 from django.contrib import admin, messages
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from apps.appeals.forms import RevealContactForm
-from apps.appeals.privacy import mask_name, mask_phone
-from apps.authorization.display import approvals_html
+from apps.appeals.models import Appeal
+from apps.appeals.selectors import appeal_search
+from apps.authorization.display import holders_text
 from apps.authorization.forms import ExtensionRequestForm, ReasonRequestForm, ReassignRequestForm
+from apps.authorization.selectors import approval_holders
 from apps.core.admin_actions import ObjectAction, ObjectActionsMixin
+from apps.core.admin_desk import CaseDeskMixin, Panel
 from apps.core.admin_forms import (
     DefaultChoiceFilter,
     HistoryAdmin,
@@ -17,8 +21,9 @@ from apps.core.admin_forms import (
     ServiceAdminMixin,
 )
 from apps.core.exceptions import DomainError
+from apps.core.timefmt import countdown
 from apps.organization.models import User
-from apps.tasks import permissions, services, sla
+from apps.tasks import admin_desk, permissions, services, sla
 from apps.tasks.forms import (
     ContactForm,
     ReplyForm,
@@ -191,9 +196,8 @@ def _request(kind):
             extension_days=data.get("days"),
             target_department=data.get("target_department"),
         )
-        return _("Request sent to %(n)d leader(s) for a decision.") % {
-            "n": request.approvalrequestuserobjectpermission_set.count()
-        }
+        holders = approval_holders([request.pk]).get(request.pk, [])
+        return _("Request sent for a decision to %(holders)s.") % {"holders": holders_text(holders)}
 
     return perform
 
@@ -205,7 +209,7 @@ def _reveal_allowed(user, task):
 
 
 @admin.register(Task)
-class TaskAdmin(ObjectActionsMixin, HistoryAdmin, LargeTableAdmin):
+class TaskAdmin(CaseDeskMixin, ObjectActionsMixin, HistoryAdmin, LargeTableAdmin):
     """Department staff: "my department's open work orders, most urgent first". Dispatchers:
     return requests and replies to review (status filter). Read-only fields; every change
     goes through a button and its service."""
@@ -216,8 +220,9 @@ class TaskAdmin(ObjectActionsMixin, HistoryAdmin, LargeTableAdmin):
         "category_name",
         "department",
         "role",
-        "status",
+        "status_text",
         "next_due_at",
+        "time_left",
         "priority",
     ]
     list_display_links = ["tracking_number"]
@@ -238,44 +243,10 @@ class TaskAdmin(ObjectActionsMixin, HistoryAdmin, LargeTableAdmin):
         "appeal__reject_reason",
         "appeal__exclusion_reason",
     )
-    search_fields = ["=appeal__tracking_number"]
-    search_help_text = _("Exact tracking number.")
+    search_fields = ["=appeal__tracking_number"]  # the real search is get_search_results below
+    search_help_text = _("Tracking number, or words of the appeal's content or address.")
     ordering = ["next_due_at", "id"]
     actions = ["sign_selected"]
-    change_form_template = "admin/tasks/task/change_form.html"
-    fields = [
-        "appeal_summary",
-        "citizen",
-        "department",
-        "role",
-        "status",
-        "dispatched_at",
-        "dispatch_note",
-        "sign_due_at",
-        "contact_due_at",
-        "resolve_due_at",
-        "signed_at",
-        "signed_by",
-        "contacted_at",
-        "contact_method",
-        "contact_note",
-        "replied_at",
-        "result",
-        "reply_text",
-        "policy_basis",
-        "reviewed_at",
-        "review_comment",
-        "sent_back_count",
-        "return_reason",
-        "return_requested_at",
-        "return_decision_comment",
-        "extended_days",
-        "sign_overdue_at",
-        "contact_overdue_at",
-        "resolve_overdue_at",
-        "approvals",
-    ]
-    readonly_fields = fields
     object_actions = [
         ObjectAction("sign", _("Sign for"), SignForm, _sign, lambda u, t: _mine(u, t) and t.status == S.PENDING_SIGN),
         ObjectAction(
@@ -339,6 +310,14 @@ class TaskAdmin(ObjectActionsMixin, HistoryAdmin, LargeTableAdmin):
             lambda u, t: u.role == R.DISPATCHER and t.status in {S.PENDING_SIGN, S.IN_PROGRESS},
         ),
     ]
+
+    def get_search_results(self, request, queryset, search_term):
+        if not search_term.strip():
+            return queryset, False
+        # Departments may not look citizens up by their phone number: a number is words.
+        by_phone = request.user.role not in permissions.DEPARTMENT_ROLES
+        appeals = appeal_search(Appeal.objects.all(), search_term, by_phone=by_phone)
+        return queryset.filter(appeal__in=appeals.values("pk")), False
 
     def get_queryset(self, request):
         qs = super().get_queryset(request)
@@ -407,41 +386,54 @@ class TaskAdmin(ObjectActionsMixin, HistoryAdmin, LargeTableAdmin):
     def priority(self, obj):
         return obj.appeal.priority
 
-    @admin.display(description=_("appeal"))
-    def appeal_summary(self, obj):
-        a = obj.appeal
-        return format_html(
-            "{} · {} · {} · {}<br>{}<br>{}",
-            a.tracking_number,
-            a.get_priority_display(),
-            a.get_appeal_type_display(),
-            a.category,
-            f"{a.area} {a.address}",
-            a.content,
-        )
+    @admin.display(description=_("status"), ordering="status")
+    def status_text(self, obj):
+        """The state, and a reopened work order says so in the list (重办 ×N)."""
+        if obj.reopen_count:
+            return format_html(
+                '{} <span class="badge badge-warn" title="{}">{}</span>',
+                obj.get_status_display(),
+                _("reopened after an unsatisfied return visit"),
+                _("reopened ×%(n)d") % {"n": obj.reopen_count},
+            )
+        return obj.get_status_display()
 
-    @admin.display(description=_("citizen"))
-    def citizen(self, obj):
-        a = obj.appeal
-        if a.is_anonymous:
-            return _("anonymous")
-        if a.is_confidential:
-            return _("confidential: the centre contacts the citizen")
-        return f"{mask_name(a.citizen_name)} {mask_phone(a.citizen_phone)}"
+    @admin.display(description=_("time left"))
+    def time_left(self, obj):
+        running = sla.running_deadlines(obj)
+        return countdown(min(running.values())) if running else ""
 
-    @admin.display(description=_("requests for a leader's decision"))
-    def approvals(self, obj):
-        return approvals_html(obj.approval_requests.all())
+    # --- the case desk and the action pages -----------------------------------------------------
 
-    def action_summary(self, request, obj):
-        a = obj.appeal
-        return [
-            (_("tracking number"), a.tracking_number),
-            (_("category"), a.category),
-            (_("content"), a.content),
-            (_("status"), obj.get_status_display()),
-            (_("resolve by"), timezone.localtime(obj.resolve_due_at).strftime("%Y-%m-%d %H:%M")),
-        ]
+    def build_desk(self, request, obj):
+        link = ""
+        if self.admin_site.is_registered(Appeal) and self.admin_site.get_model_admin(Appeal).has_view_permission(
+            request, obj.appeal
+        ):
+            link = reverse("admin:appeals_appeal_change", args=[obj.appeal_id])
+        return admin_desk.task_desk(obj, request.user, appeal_link=link)
+
+    def action_panels(self, request, obj, action):
+        appeal = obj.appeal
+        panels = [admin_desk.appeal_panel(appeal)]
+        if action.name == "review":
+            panels.insert(0, admin_desk.reply_panel(obj))
+        if action.name in {"contact", "reply", "request_extension", "request_closure"} and obj.reopen_count:
+            visits = list(obj.visits.select_related("completed_by__department").order_by("round", "id"))
+            panels.insert(0, admin_desk.reopen_panel(obj, visits))
+        if action.name == "reply" and obj.contacted_at:
+            panels.append(Panel("handling", _("Handling"), [
+                (_("citizen contacted"), admin_desk._when_by(obj.contacted_at, obj.contacted_by)),
+                (_("what was said or agreed"), obj.contact_note),
+            ]))
+        if action.name == "decide_return":
+            panels.insert(0, Panel("return", _("Return request"), [
+                (_("department"), obj.department.name),
+                (_("return requested"), admin_desk._when_by(obj.return_requested_at, obj.return_requested_by)),
+                (_("return reason"), obj.return_reason),
+            ]))
+        panels.append(admin_desk.limits_panel(obj))
+        return panels
 
 
 @admin.register(Reminder)

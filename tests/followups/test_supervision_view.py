@@ -3,7 +3,8 @@
 import datetime as dt
 
 from apps.followups import services
-from apps.supervision import conduct, timeline
+from apps.casefile import timeline
+from apps.supervision import conduct
 from tests.followups.conftest import call
 
 

@@ -1,87 +1,34 @@
-"""The merged record of an appeal, and queries across appeals: a registry of sources.
+"""Where a case record comes from: a registry of sources.
 
-Each source is one small class reading one history table (or the action log) and turning
-its rows into `Entry` objects with field-level before/after, actor, actor's role, reason
-and time. The appeal timeline asks every source for the rows of one appeal (one query per
-source, plus one for the previous versions of rows whose predecessor was not fetched);
+Each source reads one history table (or the action log) and turns its rows into
+`Entry` objects with field-level before/after, actor, the actor's role and department,
+reason and time. An appeal's record asks every source for the rows of one appeal (one
+query per source, plus one for earlier versions and one per kind of linked row named);
 the cross-appeal query asks every source for one page (keyset: newest first, constant
 cost per page whatever the depth).
 
-A new app plugs in with `register(MySource())` in its AppConfig.ready(), e.g. followups'
-return visits after the merge:
-
-    class VisitSource(HistorySource):
-        key, rank = "visit", 90
-        label = _("return visit")
-        model_path = "followups.ReturnVisit"
-        appeal_lookup = "appeal_id"
-        audit_target_type = "followups.returnvisit"
+A source also says how its objects reach an appeal (`appeal_lookup`) and a department
+(`department_lookup`): the case desk shows a department's reader only what concerns their
+department. Sources are listed at the bottom; a new kind of record adds a class there.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass
 from typing import Any
 
 from django.apps import apps
 from django.db import connections
 from django.db.models import OuterRef, Q, Subquery
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from apps.audit.actions import action_label
+from apps.casefile.entries import Change, Entry
 from apps.organization.models import User
 
 IGNORED_FIELDS = {"updated_at", "version", "next_due_at", "sweep_due_at", "search_text", "created_at"}
 HISTORY_TYPES = {"+": _("created"), "~": _("changed"), "-": _("deleted")}
-
-
-@dataclass
-class Change:
-    field: str
-    label: str
-    old: Any
-    new: Any
-
-
-@dataclass
-class Entry:
-    at: dt.datetime
-    source: str
-    rank: int
-    pk: int
-    source_label: str
-    object_id: Any
-    object_label: str
-    kind: str
-    kind_label: str
-    actor_id: int | None
-    actor_name: str
-    actor_role: str
-    reason: str
-    changes: list[Change] = field(default_factory=list)
-    appeal_id: int | None = None
-
-    @property
-    def ref(self) -> str:
-        return f"{self.source}:{self.pk}"
-
-    @property
-    def sort_key(self) -> tuple:
-        return (self.at, self.rank, self.pk)
-
-    @property
-    def changes_text(self) -> str:
-        return "; ".join(f"{c.label}: {_fmt(c.old)} → {_fmt(c.new)}" for c in self.changes)
-
-
-def _fmt(value) -> str:
-    if value is None or value == "":
-        return "—"
-    if isinstance(value, dt.datetime):
-        return timezone.localtime(value).strftime("%Y-%m-%d %H:%M")
-    return str(value)
 
 
 @dataclass
@@ -177,13 +124,80 @@ def _lateral_top(model, *, user_col, date_col, pk_col, query: Query, before, ran
         return [row[0] for row in cursor.fetchall()]
 
 
+# How a linked row is named in a record: the field holding its name (one query per kind).
+LINK_NAMES = {
+    "organization.department": "name",
+    "organization.area": "name",
+    "appeals.category": "full_name",
+    "appeals.appeal": "tracking_number",
+}
+
+
+def link_names(model, ids) -> dict:
+    """{pk: name} of the rows of `model`: people by name (or login), others by their name
+    field, anything else as "<verbose name> #<id>"."""
+    ids = {i for i in ids if i is not None}
+    if not ids:
+        return {}
+    label = model._meta.label_lower
+    if label == User._meta.label_lower:
+        return {pk: name or username for pk, name, username in
+                model.objects.filter(pk__in=ids).values_list("pk", "name", "username")}
+    name_field = LINK_NAMES.get(label)
+    if name_field:
+        return dict(model.objects.filter(pk__in=ids).values_list("pk", name_field))
+    return {pk: f"{model._meta.verbose_name} #{pk}" for pk in ids}
+
+
+def name_links(entries: list[Entry]) -> list[Entry]:
+    """Replace the ids and codes of linked rows in every change by names: one query per
+    kind of row named on the page (departments, areas, categories, people, ...), however
+    many entries and sources the page holds."""
+    def as_list(value):
+        return value if isinstance(value, list) else [value]
+
+    wanted: dict[tuple[str, str], set] = {}
+    for e in entries:
+        for c in e.changes:
+            if c.link is not None:
+                wanted.setdefault(c.link, set()).update(
+                    v for value in (c.old, c.new) for v in as_list(value) if v is not None and v != "")
+    names: dict[tuple[str, str], dict] = {}
+    for (label, key), values in wanted.items():
+        model = apps.get_model(label)
+        if key == "code":
+            name_field = LINK_NAMES.get(label, "name")
+            names[(label, key)] = dict(model.objects.filter(code__in=values).values_list("code", name_field))
+        else:
+            names[(label, key)] = link_names(model, values)
+    for e in entries:
+        for c in e.changes:
+            if c.link is not None:
+                found = names.get(c.link, {})
+                c.old, c.new = (
+                    [found.get(v, v) for v in value] if isinstance(value, list) else found.get(value, value)
+                    for value in (c.old, c.new)
+                )
+                c.link = None
+    return entries
+
+
+def _user_text(user) -> tuple[str, str, str]:
+    """(name, role label today, department name) of a user row with its department."""
+    if user is None:
+        return "", "", ""
+    department = user.department.name if user.department_id and user.department else ""
+    return (user.name or user.username), (user.get_role_display() if user.role else ""), department
+
+
 class HistorySource(Source):
-    """A simple-history table. Subclasses say which model and how its rows reach an appeal."""
+    """A simple-history table. Subclasses say which model and how its rows reach an appeal
+    (`appeal_lookup`) and a department (`department_lookup`, "" = not a department's)."""
 
     model_path = ""  # "app_label.ModelName" of the business model
     appeal_lookup = ""  # lookup on the historical model giving the appeal id
+    department_lookup = ""  # lookup on the business model giving the department concerned
     audit_target_type = ""  # AuditEvent.target_type of the business model
-    resolve_fk = {"department": "organization.Department"}  # FK fields shown by name
 
     @property
     def model(self):
@@ -200,7 +214,16 @@ class HistorySource(Source):
         ]
 
     def _base(self):
-        return self.history_model.objects.select_related("history_user")
+        return self.history_model.objects.select_related("history_user__department")
+
+    def objects_of_appeal(self, appeal_id: int, department_ids: list[int] | None = None):
+        """The business rows of one appeal (for a department's reader: theirs only)."""
+        qs = self.model.objects.filter(**{self.appeal_lookup: appeal_id})
+        if department_ids is not None:
+            if not self.department_lookup:
+                return qs.none()
+            qs = qs.filter(**{f"{self.department_lookup}__in": department_ids})
+        return qs
 
     def for_appeal(self, appeal_id: int, seen: dict[str, set]) -> list[Entry]:
         rows = list(self._base().filter(**{self.appeal_lookup: appeal_id}).order_by("history_date", "history_id"))
@@ -264,7 +287,6 @@ class HistorySource(Source):
                     previous[row.history_id] = fetched.get(p) or next((r for r in chain if r.history_id == p), None)
                 elif i > 0 and not hasattr(row, "prev_history_id"):
                     previous[row.history_id] = chain[i - 1]
-        names = self._names(rows, list(previous.values()), fields)
         entries = []
         for row in rows:
             before = previous.get(row.history_id)
@@ -276,19 +298,18 @@ class HistorySource(Source):
                     continue
                 if before is None and row.history_type == "+" and new in (None, "", 0, False):
                     continue
-                changes.append(Change(f.name, str(f.verbose_name), self._show(f, old, names),
-                                      self._show(f, new, names)))
-            user = row.history_user
+                link = (f.related_model._meta.label_lower, "pk") if f.is_relation and f.related_model else None
+                changes.append(Change(f.name, str(f.verbose_name), self._show(f, old), self._show(f, new), link))
+            name, role, department = _user_text(row.history_user)
             entries.append(Entry(
                 at=row.history_date, source=self.key, rank=self.rank, pk=row.history_id,
                 source_label=str(self.label), object_id=row.id, object_label=self.object_label(row),
                 kind=row.history_type, kind_label=str(HISTORY_TYPES.get(row.history_type, row.history_type)),
-                actor_id=row.history_user_id,
-                actor_name=(user.name or user.username) if user else "",
-                actor_role=(user.get_role_display() if user and user.role else ""),
+                actor_id=row.history_user_id, actor_name=name, actor_role=role, actor_department=department,
                 reason=row.history_change_reason or "",
                 changes=changes,
                 appeal_id=appeal_id if appeal_id is not None else self._appeal_id(row),
+                target_type=self.audit_target_type,
             ))
         return entries
 
@@ -296,24 +317,9 @@ class HistorySource(Source):
         attname = self.appeal_lookup if "__" not in self.appeal_lookup else None
         return getattr(row, attname, None) if attname else None
 
-    def _names(self, rows, more, fields) -> dict:
-        """Names of departments and users the changed FKs point to: one query per target model."""
-        wanted: dict[str, set] = {}
-        for f in fields:
-            if f.is_relation and f.name in self.resolve_fk:
-                ids = {getattr(r, f.attname) for r in [*rows, *more] if r is not None} - {None}
-                wanted.setdefault(self.resolve_fk[f.name], set()).update(ids)
-        names = {}
-        for label, ids in wanted.items():
-            model = apps.get_model(label)
-            names[label] = dict(model.objects.filter(pk__in=ids).values_list("pk", "name"))
-        return names
-
-    def _show(self, f, value, names):
-        if value is None:
-            return None
-        if f.is_relation and f.name in self.resolve_fk:
-            return names.get(self.resolve_fk[f.name], {}).get(value, value)
+    def _show(self, f, value):
+        if value is None or f.is_relation:
+            return value  # linked rows are named for the whole page at once (name_links)
         if f.choices:
             return str(dict(f.flatchoices).get(value, value))
         return value
@@ -338,7 +344,7 @@ class AppealSource(HistorySource):
 class TaskSource(HistorySource):
     key, rank, label = "task", 20, _("work order")
     model_path, appeal_lookup, audit_target_type = "tasks.Task", "appeal_id", "tasks.task"
-    resolve_fk = {"department": "organization.Department"}
+    department_lookup = "department"
 
     def object_label(self, row) -> str:
         return f"{_('work order')} #{row.id}"
@@ -347,6 +353,7 @@ class TaskSource(HistorySource):
 class ReminderSource(HistorySource):
     key, rank, label = "reminder", 30, _("reminder (催办)")
     model_path, appeal_lookup, audit_target_type = "tasks.Reminder", "task__appeal_id", "tasks.reminder"
+    department_lookup = "department"
 
     def _appeal_id(self, row):
         return None
@@ -356,17 +363,20 @@ class ApprovalSource(HistorySource):
     key, rank, label = "approval", 40, _("approval request")
     model_path, appeal_lookup, audit_target_type = (
         "authorization.ApprovalRequest", "appeal_id", "authorization.approvalrequest")
+    department_lookup = "task__department"
 
 
 class InstructionSource(HistorySource):
     key, rank, label = "instruction", 50, _("instruction (批示)")
     model_path, appeal_lookup, audit_target_type = "authorization.Instruction", "appeal_id", "authorization.instruction"
+    department_lookup = "receipts__department"
 
 
 class ReceiptSource(HistorySource):
     key, rank, label = "receipt", 55, _("instruction receipt")
     model_path, appeal_lookup, audit_target_type = (
         "authorization.InstructionReceipt", "instruction__appeal_id", "authorization.instructionreceipt")
+    department_lookup = "department"
 
     def _appeal_id(self, row):
         return None
@@ -376,12 +386,14 @@ class ConsultationSource(HistorySource):
     key, rank, label = "consultation", 60, _("consultation (会商)")
     model_path, appeal_lookup, audit_target_type = (
         "authorization.Consultation", "appeal_id", "authorization.consultation")
+    department_lookup = "invites__department"
 
 
 class InviteSource(HistorySource):
     key, rank, label = "invite", 65, _("consultation invitation")
     model_path, appeal_lookup, audit_target_type = (
         "authorization.ConsultationInvite", "consultation__appeal_id", "authorization.consultationinvite")
+    department_lookup = "department"
 
     def _appeal_id(self, row):
         return None
@@ -391,12 +403,13 @@ class SupervisionCaseSource(HistorySource):
     key, rank, label = "supervision", 70, _("supervision case")
     model_path, appeal_lookup, audit_target_type = (
         "supervision.SupervisionCase", "appeal_id", "supervision.supervisioncase")
+    department_lookup = "department"
 
 
 class VisitSource(HistorySource):
     key, rank, label = "visit", 75, _("return visit (回访)")
     model_path, appeal_lookup, audit_target_type = "followups.Visit", "appeal_id", "followups.visit"
-    resolve_fk = {"department": "organization.Department"}
+    department_lookup = "department"
 
     def object_label(self, row) -> str:
         return f"{_('return visit')} #{row.id}"
@@ -406,12 +419,18 @@ class VisitAttemptSource(HistorySource):
     key, rank, label = "visit_attempt", 76, _("return-visit call")
     model_path, appeal_lookup, audit_target_type = (
         "followups.VisitAttempt", "visit__appeal_id", "followups.visitattempt")
+    department_lookup = "visit__department"
 
     def _appeal_id(self, row):
         return None
 
 
 _ROLE_LABELS = dict(User.Role.choices)
+# Action-log keys that name a field under another name on the object concerned.
+AUDIT_KEY_FIELDS = {"method": "contact_method", "route": "reject_route", "reassigned_to": "department"}
+# Action-log keys of no business meaning to a reader (bookkeeping of the services).
+# (The citizen's phone, even masked, stays out of every record shown: DESIGN §7.)
+AUDIT_HIDDEN_KEYS = {"version", "phone"}
 
 
 class AuditSource(Source):
@@ -420,34 +439,78 @@ class AuditSource(Source):
 
     key, rank, label = "audit", 100, _("action log")
 
-    def _entry(self, e, appeal_id=None) -> Entry:
+    def _field_of(self, target_type: str, key: str):
+        """The model field an action-log key records (for its label and choices), if any."""
+        try:
+            model = apps.get_model(target_type)
+        except (LookupError, ValueError):
+            return None
+        name = AUDIT_KEY_FIELDS.get(key, key)
+        try:
+            return model._meta.get_field(name)
+        except Exception:  # FieldDoesNotExist: a key of the log's own (e.g. "days")
+            return None
+
+    def _show(self, f, value):
+        if f is not None and f.choices and isinstance(value, str):
+            return str(dict(f.flatchoices).get(value, value))
+        return value
+
+    def _changes(self, e) -> list[Change]:
+        if not isinstance(e.changes, dict):
+            return []
         changes = []
-        if isinstance(e.changes, dict):
-            for name, value in e.changes.items():
-                if isinstance(value, list) and len(value) == 2:
-                    changes.append(Change(name, name, value[0], value[1]))
-                else:
-                    changes.append(Change(name, name, None, value))
+        for name, value in e.changes.items():
+            if name in AUDIT_HIDDEN_KEYS:
+                continue
+            f = self._field_of(e.target_type, name)
+            label = str(f.verbose_name) if f is not None and not f.is_relation else str(
+                AUDIT_KEY_LABELS.get(name, f.verbose_name if f is not None else name))
+            if name in VALUE_LABELS:
+                value = [VALUE_LABELS[name].get(v, v) for v in value] if isinstance(value, list) else (
+                    VALUE_LABELS[name].get(value, value))
+            link = (CODE_KEYS[name], "code") if name in CODE_KEYS else None
+            if isinstance(value, list) and len(value) == 2 and name not in LIST_KEYS:
+                changes.append(Change(name, label, self._show(f, value[0]), self._show(f, value[1]), link))
+            elif value not in (None, "", [], {}):  # nothing recorded under that key: no line
+                changes.append(Change(name, label, None, self._show(f, value), link))
+        return changes
+
+    def _entries(self, rows, appeal_id=None) -> list[Entry]:
+        return [self._entry(e, appeal_id) for e in rows]
+
+    def _entry(self, e, appeal_id=None) -> Entry:
+        actor = e.actor
         return Entry(
             at=e.occurred_at, source=self.key, rank=self.rank, pk=e.pk, source_label=str(self.label),
             object_id=e.target_id, object_label=e.target_repr or e.target_type, kind=e.action,
             kind_label=action_label(e.action),
-            actor_id=e.actor_id, actor_name=(e.actor.name if e.actor and e.actor.name else e.actor_name),
+            actor_id=e.actor_id, actor_name=(actor.name or actor.username) if actor else e.actor_name,
             # The role at the time of the entry (kept by the log), in the reader's language.
             actor_role=str(_ROLE_LABELS.get(e.actor_role, e.actor_role)), reason=e.reason,
-            changes=changes, appeal_id=appeal_id,
+            actor_department=actor.department.name if actor and actor.department_id else "",
+            changes=self._changes(e), appeal_id=appeal_id, target_type=e.target_type,
         )
 
-    def for_appeal(self, appeal_id: int, seen: dict[str, set]) -> list[Entry]:
+    def _base(self):
         from apps.audit.models import AuditEvent
 
+        return AuditEvent.objects.select_related("actor__department")
+
+    def for_appeal(self, appeal_id: int, seen: dict[str, set]) -> list[Entry]:
         seen.setdefault("appeals.appeal", set()).add(str(appeal_id))
         q = Q()
         for target_type, ids in seen.items():
             if target_type and ids:
                 q |= Q(target_type=target_type, target_id__in=sorted(ids))
-        rows = AuditEvent.objects.filter(q).select_related("actor").order_by("seq")
-        return [self._entry(e, appeal_id) for e in rows]
+        return self._entries(self._base().filter(q).order_by("seq"), appeal_id)
+
+    def for_targets(self, targets: dict[str, Any], appeal_id: int) -> list[Entry]:
+        """Entries about the given objects: {target type: ids or a subquery of ids as text}."""
+        q = Q()
+        for target_type, ids in targets.items():
+            q |= Q(target_type=target_type, target_id__in=ids)
+        return self._entries(self._base().filter(q).order_by("seq"), appeal_id)
 
     def page(self, query: Query, before, limit: int) -> list[Entry]:
         from apps.audit.models import AuditEvent
@@ -456,9 +519,8 @@ class AuditSource(Source):
             extra = ("t.action = %s", [query.action]) if query.action else None
             ids = _lateral_top(AuditEvent, user_col="actor_id", date_col="occurred_at", pk_col="id", query=query,
                                before=before, rank=self.rank, limit=limit, extra=extra)
-            rows = AuditEvent.objects.select_related("actor").filter(pk__in=ids).order_by("-occurred_at", "-id")
-            return [self._entry(e) for e in rows]
-        qs = AuditEvent.objects.select_related("actor")
+            return self._entries(self._base().filter(pk__in=ids).order_by("-occurred_at", "-id"))
+        qs = self._base()
         if query.person_id:
             qs = qs.filter(actor_id=query.person_id)
         if query.actor_ids is not None:
@@ -472,12 +534,51 @@ class AuditSource(Source):
         if query.until:
             qs = qs.filter(occurred_at__lt=query.until)
         qs = qs.filter(_keyset("occurred_at", "id", self.rank, before)).order_by("-occurred_at", "-id")[:limit]
-        return [self._entry(e) for e in qs]
+        return self._entries(qs)
 
     def exists(self, pk: int) -> bool:
         from apps.audit.models import AuditEvent
 
         return AuditEvent.objects.filter(pk=pk).exists()
+
+
+# Labels of the action log's own keys (not fields of the object concerned).
+AUDIT_KEY_LABELS = {
+    "days": _("working days"),
+    "limit": _("limit"),
+    "level": _("level"),
+    "leaders": _("leaders"),
+    "lead": _("lead department"),
+    "co": _("co-handling departments"),
+    "reassigned_to": _("reassigned to"),
+    "attempt": _("attempt"),
+    "attempts": _("attempts"),
+    "round": _("round"),
+    "kind": _("kind"),
+    "due_at": _("due"),
+    "late": _("late"),
+    "appeal": _("appeal"),
+    "task": _("work order"),
+    "grantee": _("delegated to"),
+    "scope": _("scope"),
+    "departments": _("departments"),
+    "suggested": _("the dispatch catalogue suggested"),
+    "follows_rule": _("as the catalogue suggests"),
+    "reopen_count": _("times reopened"),
+}
+# Keys holding codes of reference rows (shown by name).
+CODE_KEYS = {
+    **{key: "organization.Department" for key in
+       ("department", "lead", "co", "suggested", "reassigned_to", "scope", "target_department")},
+    "category": "appeals.Category",
+    "area": "organization.Area",
+}
+# Codes of the log's own keys, in words.
+VALUE_LABELS = {
+    "limit": {"sign": _("sign-for limit"), "contact": _("contact limit"), "resolve": _("resolve limit")},
+}
+# Keys whose value is a list of names, never a [before, after] pair.
+LIST_KEYS = {"leaders", "co", "departments", "attempts"}
 
 
 _REGISTRY: dict[str, Source] = {}
@@ -493,105 +594,13 @@ def sources() -> list[Source]:
     return sorted(_REGISTRY.values(), key=lambda s: s.rank)
 
 
+def get(key: str) -> Source | None:
+    return _REGISTRY.get(key)
+
+
 for _source in (
     AppealSource(), TaskSource(), ReminderSource(), ApprovalSource(), InstructionSource(), ReceiptSource(),
     ConsultationSource(), InviteSource(), SupervisionCaseSource(), VisitSource(), VisitAttemptSource(),
     AuditSource(),
 ):
     register(_source)
-
-
-# --- Reads ------------------------------------------------------------------------------------
-
-
-def _roles_at_the_time(entries: list[Entry]) -> list[Entry]:
-    """History rows know who acted, not in which role: take the role the person held at
-    that moment from the staff's own history (one query), so a department staff member
-    promoted to leader last month shows as staff for what they did before. (The action
-    log keeps the role at the time itself.)"""
-    import bisect
-
-    from apps.organization.models import User
-
-    wanted = {e.actor_id for e in entries if e.actor_id and e.source != "audit"}
-    if not wanted:
-        return entries
-    versions: dict[int, tuple[list, list]] = {}
-    rows = (
-        User.history.filter(id__in=wanted).order_by("id", "history_date", "history_id")
-        .values_list("id", "history_date", "role")
-    )
-    for user_id, at, role in rows:
-        dates, roles = versions.setdefault(user_id, ([], []))
-        dates.append(at)
-        roles.append(role)
-    for e in entries:
-        if e.source == "audit" or e.actor_id not in versions:
-            continue
-        dates, roles = versions[e.actor_id]
-        i = bisect.bisect_right(dates, e.at) - 1
-        if i >= 0:
-            e.actor_role = str(_ROLE_LABELS.get(roles[i], roles[i])) if roles[i] else ""
-    return entries
-
-
-def appeal_timeline(appeal_id: int, *, source_keys: list[str] | None = None) -> list[Entry]:
-    """Every entry about one appeal, oldest first."""
-    seen: dict[str, set] = {}
-    entries: list[Entry] = []
-    for source in sources():
-        if source_keys and source.key not in source_keys and source.key != "audit":
-            continue
-        entries.extend(source.for_appeal(appeal_id, seen))
-    return sorted(_roles_at_the_time(entries), key=lambda e: e.sort_key)
-
-
-def query_page(query: Query, *, before: tuple | None = None, limit: int = 50) -> tuple[list[Entry], tuple | None]:
-    """One page of the cross-appeal query, newest first; returns (entries, cursor of the next page)."""
-    if query.department_id and query.actor_ids is None:
-        from apps.organization.models import User
-
-        ids = list(User.objects.filter(department_id=query.department_id).values_list("id", flat=True))
-        query = replace(query, actor_ids=ids)
-    entries: list[Entry] = []
-    for source in sources():
-        if query.sources and source.key not in query.sources:
-            continue
-        entries.extend(source.page(query, before, limit + 1))
-    entries.sort(key=lambda e: e.sort_key, reverse=True)
-    page = entries[:limit]
-    cursor = page[-1].sort_key if len(entries) > limit and page else None
-    return _roles_at_the_time(page), cursor
-
-
-def query_iter(query: Query, *, max_rows: int, chunk: int = 1000):
-    """All entries of a query, newest first, in chunks: memory stays at one chunk."""
-    before, sent = None, 0
-    while sent < max_rows:
-        page, before = query_page(query, before=before, limit=min(chunk, max_rows - sent))
-        yield from page
-        sent += len(page)
-        if before is None:
-            return
-
-
-def encode_cursor(cursor: tuple | None) -> str:
-    if cursor is None:
-        return ""
-    at, rank, pk = cursor
-    return f"{at.astimezone(dt.UTC).isoformat()}|{rank}|{pk}"
-
-
-def decode_cursor(text: str) -> tuple | None:
-    try:
-        at, rank, pk = text.split("|")
-        return dt.datetime.fromisoformat(at), int(rank), int(pk)
-    except (ValueError, AttributeError):
-        return None
-
-
-def entry_exists(ref: str) -> bool:
-    """"task:123" names history row 123 of the work-order source; "audit:9" action-log row 9."""
-    key, _sep, pk = ref.partition(":")
-    source = _REGISTRY.get(key)
-    return bool(source and pk.isdigit() and source.exists(int(pk)))
