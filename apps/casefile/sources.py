@@ -27,7 +27,7 @@ from apps.audit.actions import action_label
 from apps.casefile.entries import Change, Entry
 from apps.organization.models import User
 
-IGNORED_FIELDS = {"updated_at", "version", "next_due_at", "sweep_due_at", "search_text", "created_at"}
+IGNORED_FIELDS = {"id", "updated_at", "version", "next_due_at", "sweep_due_at", "search_text", "created_at"}
 HISTORY_TYPES = {"+": _("created"), "~": _("changed"), "-": _("deleted")}
 
 

@@ -186,6 +186,7 @@ class TracedAppealAdmin(ReadOnlyAdminMixin, LargeTableAdmin):
         context = self._context(
             request, _("Record of appeal %(n)s") % {"n": appeal.tracking_number},
             appeal=appeal, entries=entries, duty=duty, sources=timeline.sources(), selected=keys, field=field,
+            time_zone=timezone.get_current_timezone_name(),
         )
         return TemplateResponse(request, "admin/supervision/trace.html", context)
 

@@ -1,8 +1,8 @@
 """Who held an appeal at each stage, for how long, which limits were missed and by whom,
 and which extensions were approved by whom: computed from the history, not typed in.
 
-Four queries whatever the number of work orders: the appeal, its work orders' history
-rows, its work orders (current due times), and its extension requests.
+Four queries whatever the number of work orders: its work orders' history rows, its work
+orders (current due times), its extension requests and its return visits.
 """
 
 from __future__ import annotations
@@ -26,6 +26,14 @@ STAGE_LABELS = {
     "in_progress": _("in progress"),
     "return_requested": _("return requested"),
     "replied": _("replied, under review by the centre"),
+    "visit": _("centre: return visit"),
+}
+# Why a work order's resolve limit moved (only approved extensions are extensions).
+LIMIT_CHANGE_LABELS = {
+    "extension": _("extension approved"),
+    "reopen": _("new limits after reopening (重办)"),
+    "escalation": _("24-hour limit after escalation"),
+    "other": _("other change"),
 }
 
 
@@ -99,13 +107,19 @@ class Extension:
     requested_by: str = ""
     approved_by: str = ""
     days: int | None = None
+    kind: str = "extension"  # a key of LIMIT_CHANGE_LABELS
+
+    @property
+    def kind_label(self) -> str:
+        return str(LIMIT_CHANGE_LABELS.get(self.kind, self.kind))
 
 
 @dataclass
 class Responsibility:
     stages: list[Stage] = field(default_factory=list)
     misses: list[Miss] = field(default_factory=list)
-    extensions: list[Extension] = field(default_factory=list)
+    extensions: list[Extension] = field(default_factory=list)  # approved extensions
+    limit_changes: list[Extension] = field(default_factory=list)  # reopening, escalation, other
 
 
 def _name(user) -> str:
@@ -114,12 +128,13 @@ def _name(user) -> str:
 
 def appeal_responsibility(appeal) -> Responsibility:
     from apps.authorization.models import ApprovalRequest
+    from apps.followups.models import Visit
     from apps.tasks.models import Task
 
     result = Responsibility()
     tasks = list(
         Task.objects.filter(appeal=appeal)
-        .select_related("department", "signed_by", "contacted_by", "replied_by")
+        .select_related("department", "signed_by", "contacted_by", "replied_by", "dispatched_by")
         .order_by("dispatched_at", "id")
     )
     history = list(
@@ -132,12 +147,18 @@ def appeal_responsibility(appeal) -> Responsibility:
         .select_related("requested_by", "decided_by")
         .order_by("decided_at")
     )
+    visits = list(
+        Visit.objects.filter(appeal=appeal).select_related("completed_by", "assigned_to").order_by("round", "id")
+    )
     centre = _("service centre")
-    first_dispatch = min((t.dispatched_at for t in tasks), default=None)
-    intake_end = first_dispatch or appeal.concluded_at
+    first = min(tasks, key=lambda t: (t.dispatched_at, t.pk), default=None)
+    # Intake ends when a dispatcher dispatches (named: they ended it) or the appeal is
+    # concluded at intake (answered, not accepted, merged) by whoever concluded it.
+    intake_end = first.dispatched_at if first else appeal.concluded_at
+    ended_by = first.dispatched_by if first else appeal.concluded_by
     result.stages.append(Stage(
         key="intake", label=str(STAGE_LABELS["intake"]), holder=str(centre), holder_kind="centre", task_id=None,
-        person=_name(appeal.received_by), start=appeal.received_at, end=intake_end,
+        person=_name(ended_by) or _name(appeal.received_by), start=appeal.received_at, end=intake_end,
     ))
     by_task: dict[int, list] = {}
     for row in history:
@@ -178,22 +199,41 @@ def appeal_responsibility(appeal) -> Responsibility:
                 responsible = f"{task.department} · {person}" if person else str(task.department)
                 result.misses.append(Miss(task.pk, str(task.department), key, str(label), marked or due, done,
                                           responsible))
-    # Extensions: every change of a resolve due time in the history, with the approval behind it.
+    # The centre's return visits: from scheduling to the recorded outcome.
+    for visit in visits:
+        result.stages.append(Stage(
+            key="visit", label=str(STAGE_LABELS["visit"]), holder=str(centre), holder_kind="centre",
+            task_id=visit.task_id, person=_name(visit.completed_by or visit.assigned_to), start=visit.scheduled_at,
+            end=visit.completed_at,
+        ))
+    result.stages.sort(key=lambda s: (s.start, s.key != "intake"))
+    # Every change of a resolve due time in the history: an approved extension (with who
+    # asked and who approved), new limits after reopening, the 24-hour escalation limit.
     for task_id, rows in by_task.items():
         for before, after in zip(rows, rows[1:], strict=False):
-            if after.resolve_due_at != before.resolve_due_at:
-                task = task_by_id.get(task_id)
-                ext = Extension(
-                    task_id=task_id, department=str(task.department) if task else "", old_due=before.resolve_due_at,
-                    new_due=after.resolve_due_at, changed_by=_name(after.history_user),
-                    changed_by_role=after.history_user.get_role_display() if after.history_user else "",
-                    at=after.history_date, reason=after.history_change_reason or "",
-                )
-                approval = next((r for r in requests if r.task_id == task_id and r.decided_at
-                                 and abs((r.decided_at - after.history_date).total_seconds()) < 60), None)
-                if approval is not None:
-                    ext.requested_by, ext.approved_by = _name(approval.requested_by), _name(approval.decided_by)
-                    ext.days = approval.extension_days
-                result.extensions.append(ext)
+            if after.resolve_due_at == before.resolve_due_at:
+                continue
+            task = task_by_id.get(task_id)
+            change = Extension(
+                task_id=task_id, department=str(task.department) if task else "", old_due=before.resolve_due_at,
+                new_due=after.resolve_due_at, changed_by=_name(after.history_user),
+                changed_by_role=after.history_user.get_role_display() if after.history_user else "",
+                at=after.history_date, reason=after.history_change_reason or "",
+            )
+            approval = next((r for r in requests if r.task_id == task_id and r.decided_at
+                             and abs((r.decided_at - after.history_date).total_seconds()) < 60), None)
+            if approval is not None:
+                change.requested_by, change.approved_by = _name(approval.requested_by), _name(approval.decided_by)
+                change.days = approval.extension_days
+                result.extensions.append(change)
+                continue
+            if (after.reopen_count or 0) > (before.reopen_count or 0):
+                change.kind = "reopen"
+            elif appeal.is_escalated and after.resolve_due_at <= after.history_date + dt.timedelta(hours=24, minutes=1):
+                change.kind = "escalation"
+            else:
+                change.kind = "other"
+            result.limit_changes.append(change)
     result.extensions.sort(key=lambda e: e.at)
+    result.limit_changes.sort(key=lambda e: e.at)
     return result

@@ -2,8 +2,8 @@
 
 import datetime as dt
 
-from apps.followups import services
 from apps.casefile import timeline
+from apps.followups import services
 from apps.supervision import conduct
 from tests.followups.conftest import call
 
@@ -73,3 +73,24 @@ def test_a_reopened_work_order_missing_its_new_limit_is_reminded_and_supervised_
     assert Reminder.objects.filter(task=task, kind="resolve", due_at=new_due).exists()
     supervision_sweep(actor=system_actor)
     assert SupervisionCase.objects.filter(task=task, limit="resolve", missed_due_at=new_due, level="reminder").exists()
+
+
+def test_the_responsibility_view_shows_the_visit_stage_and_the_reopen_limit_is_not_an_extension(
+    accepted, visit_agent, clock
+):
+    from apps.supervision.responsibility import appeal_responsibility
+
+    appeal, task, visit = accepted
+    _unsatisfied(visit, visit_agent, clock)
+
+    duty = appeal_responsibility(appeal)
+
+    visit_stages = [s for s in duty.stages if s.key == "visit"]
+    assert visit_stages[0].holder_kind == "centre"
+    assert visit_stages[0].end is not None  # the outcome ended it
+    assert visit_stages[0].person == (visit_agent.name or visit_agent.username)
+    # The reopening gave new limits: listed as such, with the agent who caused it, and not
+    # as an extension with nobody asking or approving.
+    assert duty.extensions == []
+    reopen = [c for c in duty.limit_changes if c.kind == "reopen"]
+    assert len(reopen) == 1 and reopen[0].changed_by == (visit_agent.name or visit_agent.username)

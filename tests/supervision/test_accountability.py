@@ -5,8 +5,8 @@ import pytest
 from django.urls import reverse
 
 from apps.audit.models import AuditEvent
-from apps.core.exceptions import DomainError, InvalidTransition, NotPermitted
 from apps.casefile import timeline
+from apps.core.exceptions import DomainError, InvalidTransition, NotPermitted
 from apps.supervision import services
 from apps.supervision.models import AccountabilityRecord
 from tests.factories import make_user

@@ -9,9 +9,9 @@ from django.utils import translation
 
 from apps.audit.actions import ACTION_LABELS
 from apps.audit.models import AuditEvent
-from apps.organization.models import User
 from apps.casefile import timeline
 from apps.casefile.sources import CODE_KEYS, HistorySource
+from apps.organization.models import User
 from tests.factories import make_appeal
 from tests.supervision.conftest import at
 

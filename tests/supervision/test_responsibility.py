@@ -19,8 +19,12 @@ def test_the_stages_match_the_hand_computed_holders_and_durations(scripted, dept
         # Sent back: Fri 10:00-12:00 + 3.5, Mon 08:30-12:00 + 14:00-15:00 = 5.5 + 4.5.
         ("in_progress", "department", at(3, 6, 10), at(3, 9, 15), 77.0, 10.0),
         ("replied", "centre", at(3, 9, 15), at(3, 10, 9), 18.0, 3.0),
+        # Accepted: the centre's return visit is due (still running, the clock is frozen).
+        ("visit", "centre", at(3, 10, 9), None, 0.0, 0.0),
     ]
     assert duty.stages[1].holder == "市住房和城乡建设局"
+    # Intake was ended by the dispatcher who dispatched, not the operator who recorded it.
+    assert duty.stages[0].person == (dispatcher.name or dispatcher.username)
     # Who ended each stage: the person who signed, the reviewer who sent it back.
     assert duty.stages[1].person == (dept_staff.name or dept_staff.username)
     assert duty.stages[3].person == (dispatcher.name or dispatcher.username)

@@ -33,7 +33,10 @@ class Command(BaseCommand):
             return
         rng = random.Random(12345)
         users = {
-            u.username: u for u in User.objects.filter(username__in=["operator", "dispatcher", "dept_staff", "visitor"])
+            u.username: u
+            for u in User.objects.filter(
+                username__in=["operator", "dispatcher", "dept_staff", "dept_leader", "city_leader", "visitor"]
+            )
         }
         operator, dispatcher, staff = users["operator"], users["dispatcher"], users["dept_staff"]
         replied = []
@@ -82,7 +85,38 @@ class Command(BaseCommand):
                 )
                 replied.append(task)
             visits = self._visits(replied, dispatcher=dispatcher, agent=users.get("visitor"))
-        self.stdout.write(self.style.SUCCESS(f"Demo appeals: {made}; return visits: {visits}."))
+            waiting = self._extension(users)
+        self.stdout.write(self.style.SUCCESS(
+            f"Demo appeals: {made}; return visits: {visits}; extension requests waiting for the leader: {waiting}."
+        ))
+
+    def _extension(self, users) -> int:
+        """The city leader delegates extension decisions for 市住建局 to its leader (up to 5
+        working days), and the department asks for one: it waits in dept_leader's queue."""
+        import datetime as dt
+
+        from django.utils import timezone
+
+        from apps.authorization import services as authz
+        from apps.tasks.models import Task
+
+        leader, city_leader, staff = users.get("dept_leader"), users.get("city_leader"), users["dept_staff"]
+        if leader is None or city_leader is None:
+            return 0
+        authz.delegation_grant(
+            actor=city_leader, grantee=leader, kind="extension", scope=staff.department, max_extension_days=5,
+            valid_until=timezone.now() + dt.timedelta(days=365), reason="演示数据：住建系统延期审批授权",
+        )
+        task = (
+            Task.objects.filter(department=staff.department, status=Task.Status.IN_PROGRESS, reopen_count=0)
+            .order_by("id").first()
+        )
+        if task is None:
+            return 0
+        authz.approval_request(
+            actor=staff, kind="extension", task=task, extension_days=3, reason="演示数据：需协调产权单位现场勘验"
+        )
+        return 1
 
     def _visits(self, replied, *, dispatcher, agent) -> int:
         """Accept some replies (each schedules a return visit, 回访), and let the visitor
