@@ -214,11 +214,19 @@ def dispatcher_lists(people, repeat) -> list[Figure]:
 
 
 def task_pages(people, repeat) -> list[Figure]:
+    """The case desk: a work order's page (its panels and the running record of the case),
+    the same for the case with the most work orders, the appeal's page as the dispatcher
+    sees it, and the review page of a reply."""
+    from django.db.models import Count
+
+    from apps.organization.models import User
+    from apps.tasks.models import Task
+
     client = logged_in(people["dept_staff"])
     task = people["task"]
-    return [
+    figures = [
         timed(
-            "3a work order change page",
+            "3a work order change page (case desk)",
             page(client, f"/admin/tasks/task/{task.pk}/change/"),
             repeat=repeat,
             target="≤ 150 ms p95",
@@ -230,6 +238,39 @@ def task_pages(people, repeat) -> list[Figure]:
             target="≤ 150 ms p95",
         ),
     ]
+    # The longest case a department with staff holds (returns and co-handling make it long).
+    staffed = User.objects.filter(role="dept_staff", is_active=True).values("department_id")
+    busiest = (
+        Task.objects.filter(department_id__in=staffed).values("appeal_id").annotate(n=Count("id"))
+        .order_by("-n", "-appeal_id").first()
+    )
+    if busiest is not None:
+        long_task = Task.objects.filter(appeal_id=busiest["appeal_id"], department_id__in=staffed).order_by("-id")[0]
+        holder = User.objects.filter(department_id=long_task.department_id, role="dept_staff", is_active=True).first()
+        if holder is not None:
+            figures.append(timed(
+                "3c work order page of the longest case (case desk)",
+                page(logged_in(holder), f"/admin/tasks/task/{long_task.pk}/change/"),
+                repeat=repeat,
+                target="≤ 150 ms p95",
+                note=f"{busiest['n']} work orders on the appeal",
+            ))
+        figures.append(timed(
+            "3d appeal page of the longest case, dispatcher (case desk)",
+            page(logged_in(people["dispatcher"]), f"/admin/appeals/appeal/{busiest['appeal_id']}/change/"),
+            repeat=repeat,
+            target="≤ 150 ms p95",
+            note=f"{busiest['n']} work orders on the appeal",
+        ))
+    replied = Task.objects.filter(status=Task.Status.REPLIED).order_by("-id").first()
+    if replied is not None:
+        figures.append(timed(
+            "3e review page of a reply, dispatcher",
+            page(logged_in(people["dispatcher"]), f"/admin/tasks/task/{replied.pk}/do/review/"),
+            repeat=repeat,
+            target="≤ 150 ms p95",
+        ))
+    return figures
 
 
 def searches(people, repeat) -> list[Figure]:

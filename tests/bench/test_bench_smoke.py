@@ -37,7 +37,10 @@ def test_every_benchmark_measure_runs_on_a_generated_city(tiny_city, settings):
     people = measures.pick_people()
     with measures.keep_query_log():
         figures = _all_figures(people)
-    assert len(figures) == 27
+    from apps.tasks.models import Task
+
+    # 3e (the review page) needs a reply waiting for review, which a tiny city may not have.
+    assert len(figures) == 29 + Task.objects.filter(status="replied").exists()
     for figure in figures:
         assert figure.median_ms is not None or figure.rate_per_s is not None or figure.value is not None, figure
     pages = [f for f in figures if f.queries is not None and f.name[0] in "12347" and not f.name.startswith("1c")]
