@@ -166,7 +166,7 @@ def name_links(entries: list[Entry]) -> list[Entry]:
     for (label, key), values in wanted.items():
         model = apps.get_model(label)
         if key == "code":
-            name_field = LINK_NAMES.get(label, "name")
+            name_field = LINK_NAMES.get(label.lower(), "name")
             names[(label, key)] = dict(model.objects.filter(code__in=values).values_list("code", name_field))
         else:
             names[(label, key)] = link_names(model, values)

@@ -11,8 +11,7 @@ import bisect
 import datetime as dt
 from dataclasses import replace
 
-from django.db.models import CharField
-from django.db.models.functions import Cast
+from django.db.models import CharField, Value
 
 from apps.casefile import sources as registry
 from apps.casefile.entries import Entry
@@ -38,13 +37,24 @@ DEPARTMENT_APPEAL_STEPS = {
 def case_timeline(appeal_id: int, *, department_ids: list[int] | None = None) -> list[Entry]:
     """The case desk's running record, oldest first: the action log's entries about the
     appeal and every object of it (work orders, requests, reminders, instructions,
-    consultations, supervision, visits), in one query. For a department's reader
-    (`department_ids`), the appeal's own steps and what concerns those departments only."""
-    targets = {"appeals.appeal": [str(appeal_id)]}
-    for source in registry.sources():
-        if isinstance(source, HistorySource) and source.key != "appeal":
-            ids = source.objects_of_appeal(appeal_id, department_ids)
-            targets[source.audit_target_type] = ids.annotate(text_id=Cast("pk", CharField())).values("text_id")
+    consultations, supervision, visits). For a department's reader (`department_ids`),
+    the appeal's own steps and what concerns those departments only.
+
+    Two queries: the objects' ids (one UNION over the sources' tables, each by its appeal
+    index), then the log by (target type, target id) on its index. (Subqueries inside the
+    log's OR would be evaluated row by row over the whole log on PostgreSQL.)"""
+    parts = [
+        source.objects_of_appeal(appeal_id, department_ids)
+        .annotate(target_type=Value(source.audit_target_type, output_field=CharField()))
+        .values_list("target_type", "pk")
+        .order_by()  # a compound statement's parts may not be ordered (models' Meta.ordering)
+        for source in registry.sources()
+        if isinstance(source, HistorySource) and source.key != "appeal"
+    ]
+    targets: dict[str, list[str]] = {"appeals.appeal": [str(appeal_id)]}
+    if parts:
+        for target_type, pk in parts[0].union(*parts[1:], all=True):
+            targets.setdefault(target_type, []).append(str(pk))
     entries = registry.get("audit").for_targets(targets, appeal_id)
     if department_ids is not None:
         entries = [e for e in entries if e.target_type != "appeals.appeal" or e.kind in DEPARTMENT_APPEAL_STEPS]
