@@ -77,10 +77,8 @@ def test_a_suspicious_request_answers_the_product_400(client):
 
 
 @pytest.mark.urls("tests.core.error_urls")
-@pytest.mark.parametrize(
-    "lang, text", [("zh-hans", "系统内部出错"), ("en", "Something went wrong on our side")]
-)
-def test_an_error_answers_the_product_500_with_the_request_id(lang, text, caplog):
+@pytest.mark.parametrize("lang, text", [("zh-hans", "系统内部出错"), ("en", "Something went wrong on our side")])
+def test_an_error_answers_the_product_500_with_the_request_id(lang, text):
     client = Client(raise_request_exception=False)
     response = _get(client, "/test-errors/boom/", lang, HTTP_X_REQUEST_ID="req-0123456789")
     body = _assert_product_page(response, 500, text)
