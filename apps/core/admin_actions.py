@@ -112,7 +112,7 @@ class ObjectActionsMixin:
                 return HttpResponseRedirect(change_url)
         context = {
             **self.admin_site.each_context(request),
-            "title": f"{action.label}: {obj}",
+            "title": _("%(action)s: %(object)s") % {"action": action.label, "object": obj},
             "opts": opts,
             "original": obj,
             "object": obj,
