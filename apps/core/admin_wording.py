@@ -7,7 +7,8 @@ The project catalogue (locale/zh_Hans) takes precedence over Django's, so it car
 product's wording for these msgids. They are listed here only so that makemessages finds
 them in our sources and keeps them (it drops msgids it cannot find); the module is never
 imported. The msgids must match Django's (django.contrib.admin, django.contrib.auth,
-django-simple-history) character for character, typographic apostrophes included.
+django-simple-history, django.core.validators) character for character, typographic
+apostrophes included.
 
 Titles that English also words badly ("Select appeal to change") are fixed in the
 templates instead (apps/core/templatetags/admin_titles.py).
@@ -67,6 +68,12 @@ ADMIN_MSGIDS = [
     # History pages (django-simple-history).
     gettext_noop("Changes"),
     ngettext_lazy("entry", "entries", "counter"),
+    # Form errors ("确保该变量包含不超过 2000 字符": "this variable" in Django's catalogue).
+    ngettext_lazy(
+        "Ensure this value has at most %(limit_value)d character (it has %(show_value)d).",
+        "Ensure this value has at most %(limit_value)d characters (it has %(show_value)d).",
+        "limit_value",
+    ),
     # Sign-in and passwords.
     gettext_noop(
         "Please enter the correct %(username)s and password for a staff account. Note that both fields may be "
