@@ -74,7 +74,9 @@ ADMIN_MSGIDS = [
         "Ensure this value has at most %(limit_value)d characters (it has %(show_value)d).",
         "limit_value",
     ),
-    # Sign-in and passwords.
+    # Sign-in, signing out and passwords.
+    gettext_noop("Logged out"),
+    gettext_noop("Thanks for spending some quality time with the web site today."),
     gettext_noop(
         "Please enter the correct %(username)s and password for a staff account. Note that both fields may be "
         "case-sensitive."

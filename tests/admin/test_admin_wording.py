@@ -107,3 +107,10 @@ def test_an_action_page_title_uses_the_chinese_colon(client, outsider, operator,
     client.force_login(outsider)  # staff of the market bureau
     body = _page(client, f"/admin/tasks/task/{task.pk}/do/sign/", ZH)
     assert _title(body).startswith("签收：")
+
+
+def test_signing_out_says_so_plainly(client, operator):
+    client.force_login(operator)
+    body = client.post("/admin/logout/", HTTP_ACCEPT_LANGUAGE=ZH).content.decode()
+    assert "您已安全退出登录。" in body
+    assert "美好时光" not in body  # Django's "quality time with the web site"
