@@ -43,6 +43,7 @@ ADMIN_MSGIDS = [
     gettext_noop("Action:"),
     gettext_noop("Run the selected action"),
     gettext_noop("No action selected."),
+    gettext_noop("0 of %(cnt)s selected"),  # worded as the script words it once something is ticked
     gettext_noop("Items must be selected in order to perform actions on them. No items have been changed."),
     ngettext_lazy("%(counter)s result", "%(counter)s results", "counter"),
     gettext_noop("%(full_result_count)s total"),
