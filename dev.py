@@ -63,9 +63,13 @@ def manage(*args) -> None:
 
 def run() -> int:
     ensure_venv("requirements.txt")
-    os.environ.setdefault("DEBUG", "1")
+    # As in production: DEBUG off, so a missing page or an error shows the product's own
+    # page (not Django's technical one), and WhiteNoise serves the collected static files.
+    # DEBUG=1 python3 dev.py run brings Django's technical pages back.
+    os.environ.setdefault("DEBUG", "0")
     (ROOT / "var").mkdir(exist_ok=True)
     manage("migrate", "--no-input")
+    manage("collectstatic", "--no-input", "--verbosity", "0")
     manage("import_holidays")
     manage("load_demo_city", "--password", DEMO_PASSWORD)
     manage("load_catalog")

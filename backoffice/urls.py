@@ -8,3 +8,7 @@ urlpatterns = [
     # The citizens' progress page (public, no login).
     path("progress/", include("apps.followups.urls")),
 ]
+
+# 400, 403 and 404 are Django's handlers with the product's templates (templates/4xx.html);
+# the 500 page also shows the request id.
+handler500 = "apps.core.errors.server_error"

@@ -8,6 +8,7 @@ from apps.appeals.models import Appeal, Category, DispatchRule
 from apps.core.admin_actions import ActionForm
 from apps.core.admin_forms import ServiceModelForm
 from apps.core.exceptions import DomainError
+from apps.core.text_limits import LONG_TEXT
 from apps.organization.models import Department
 
 
@@ -131,7 +132,9 @@ class DispatchForm(ActionForm):
 
 
 class AnswerForm(ActionForm):
-    answer = forms.CharField(label=_("answer given to the citizen"), widget=forms.Textarea(attrs={"rows": 5}))
+    answer = forms.CharField(
+        label=_("answer given to the citizen"), max_length=LONG_TEXT, widget=forms.Textarea(attrs={"rows": 5})
+    )
 
 
 class RejectForm(ActionForm):

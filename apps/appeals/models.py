@@ -7,6 +7,7 @@ from django.utils.translation import gettext_lazy as _
 
 from apps.core.history import audited_history
 from apps.core.models import AuditedQuerySet, TimeStampedModel
+from apps.core.text_limits import LONG_TEXT, SHORT_TEXT
 from apps.organization.models import Area, Department, code_validator
 
 phone_validator = RegexValidator(
@@ -191,7 +192,7 @@ class Appeal(TimeStampedModel):
     category = models.ForeignKey(Category, verbose_name=_("category"), on_delete=models.PROTECT, related_name="appeals")
     area = models.ForeignKey(Area, verbose_name=_("area"), on_delete=models.PROTECT, related_name="appeals")
     address = models.CharField(_("address"), max_length=200, blank=True)
-    content = models.TextField(_("content"), max_length=5000)
+    content = models.TextField(_("content"), max_length=LONG_TEXT)
     citizen_name = models.CharField(_("citizen name"), max_length=50, blank=True)
     citizen_phone = models.CharField(_("citizen phone"), max_length=20, blank=True, validators=[phone_validator])
     is_anonymous = models.BooleanField(_("anonymous"), default=False)
@@ -207,9 +208,9 @@ class Appeal(TimeStampedModel):
         settings.AUTH_USER_MODEL, verbose_name=_("received by"), on_delete=models.PROTECT, related_name="+"
     )
     # Outcomes at intake
-    answer = models.TextField(_("direct answer"), blank=True)
+    answer = models.TextField(_("direct answer"), max_length=LONG_TEXT, blank=True)
     reject_route = models.CharField(_("lawful route"), max_length=16, choices=RejectRoute.choices, blank=True)
-    reject_reason = models.TextField(_("reason not accepted"), blank=True)
+    reject_reason = models.TextField(_("reason not accepted"), max_length=SHORT_TEXT, blank=True)
     merged_into = models.ForeignKey(
         "self",
         verbose_name=_("merged into"),
@@ -233,7 +234,7 @@ class Appeal(TimeStampedModel):
     escalated_at = models.DateTimeField(_("escalated at"), null=True, blank=True)
     # Left out of department scores (malicious or unreasonable appeals), by approval only.
     is_excluded_from_appraisal = models.BooleanField(_("excluded from appraisal"), default=False, db_default=False)
-    exclusion_reason = models.TextField(_("reason for exclusion"), blank=True, db_default="")
+    exclusion_reason = models.TextField(_("reason for exclusion"), max_length=SHORT_TEXT, blank=True, db_default="")
     version = models.PositiveIntegerField(_("version"), default=1, editable=False)
     # Character bigrams of content and address (apps.appeals.search), for word search.
     search_text = models.TextField(_("search terms"), blank=True, editable=False)

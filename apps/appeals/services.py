@@ -13,6 +13,7 @@ from apps.appeals.privacy import mask_phone
 from apps.audit.services import record
 from apps.core.exceptions import DomainError, NotPermitted, StaleObject
 from apps.core.history import set_history_context
+from apps.core.text_limits import LONG_TEXT
 from apps.core.validation import require_text
 from apps.notifications import services as notifications
 from apps.organization.models import Area, User
@@ -77,8 +78,7 @@ def appeal_register(
     ensure_operator(actor)
     if not category.is_leaf or not category.is_active:
         raise DomainError(_("Choose an active category at the lowest level (e.g. 城市管理 › 市容环境 › 占道经营)."))
-    if not (content or "").strip():
-        raise DomainError(_("Describe the appeal."))
+    content = require_text(content, _("Describe the appeal."), limit=LONG_TEXT)
     if is_anonymous:
         citizen_name = ""
     now = timezone.now()
@@ -150,7 +150,7 @@ def _notify_p0(appeal: Appeal) -> None:
 def appeal_answer_directly(*, actor: User, appeal: Appeal, answer: str, expected_version: int | None = None) -> Appeal:
     """Close a consultation at intake with an answer from the knowledge base (直接答复)."""
     ensure_operator(actor)
-    answer = require_text(answer, _("Write the answer given to the citizen."))
+    answer = require_text(answer, _("Write the answer given to the citizen."), limit=LONG_TEXT)
     appeal = _lock(appeal, expected_version)
     appeal.move_to(Appeal.Status.ANSWERED)
     appeal.answer, appeal.concluded_at, appeal.concluded_by = answer, timezone.now(), actor

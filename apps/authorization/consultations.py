@@ -20,6 +20,7 @@ from apps.audit.services import record
 from apps.authorization.models import Consultation, ConsultationInvite
 from apps.core.exceptions import DomainError, InvalidTransition, NotFoundForActor, NotPermitted
 from apps.core.history import set_history_context
+from apps.core.text_limits import LONG_TEXT
 from apps.core.validation import require_text
 from apps.notifications import services as notifications
 from apps.organization.models import Department, User
@@ -110,7 +111,7 @@ def consultation_open(
     if appeal is not None and actor.role == R.DEPT_LEADER and not department_handles_appeal(actor, appeal):
         raise NotFoundForActor(_("No such appeal."))
     topic = require_text(topic, _("Give the consultation a topic."))
-    question = require_text(question, _("Write the question the departments answer."))
+    question = require_text(question, _("Write the question the departments answer."), limit=LONG_TEXT)
     now = timezone.now()
     if deadline is None or deadline <= now:
         raise DomainError(_("The deadline for opinions must be in the future."))

@@ -7,6 +7,7 @@ from apps.authorization.authority import MAX_EXTENSION_DAYS
 from apps.authorization.models import Delegation
 from apps.core.admin_actions import ActionForm
 from apps.core.admin_forms import ServiceModelForm
+from apps.core.text_limits import TextLimitedForm
 from apps.organization.models import Department, User
 
 
@@ -58,7 +59,7 @@ class RevokeForm(ActionForm):
     reason = forms.CharField(label=_("reason"), widget=forms.Textarea(attrs={"rows": 2}))
 
 
-class BulkDecisionForm(forms.Form):
+class BulkDecisionForm(TextLimitedForm):
     comment = forms.CharField(label=_("comment for all selected requests"), widget=forms.Textarea(attrs={"rows": 3}))
 
 

@@ -20,6 +20,7 @@ from apps.authorization.models import Instruction, InstructionReceipt
 from apps.core import working_calendar
 from apps.core.exceptions import DomainError, InvalidTransition, NotFoundForActor, NotPermitted
 from apps.core.history import set_history_context
+from apps.core.text_limits import LONG_TEXT
 from apps.core.validation import require_text
 from apps.notifications import services as notifications
 from apps.organization.models import Department, User
@@ -127,7 +128,7 @@ def instruction_issue(
 
     Without `departments`, the departments of the appeal's live work orders receive it.
     """
-    text = require_text(text, _("Write the instruction."))
+    text = require_text(text, _("Write the instruction."), limit=LONG_TEXT)
     _ensure_can_issue(actor, appeal)
     now = timezone.now()
     own_units = actor.department.path if actor.role == R.DEPT_LEADER else None

@@ -13,6 +13,7 @@ from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 from apps.appeals.models import Appeal, Category
 from apps.core.history import audited_history
 from apps.core.models import AuditedQuerySet, TimeStampedModel
+from apps.core.text_limits import LONG_TEXT, SHORT_TEXT
 from apps.organization.models import Area, Department
 from apps.tasks.models import LimitUnit, Task
 
@@ -55,7 +56,7 @@ class Delegation(TimeStampedModel):
     )
     valid_from = models.DateTimeField(_("valid from"), default=timezone.now)
     valid_until = models.DateTimeField(_("valid until"))
-    reason = models.TextField(_("reason"))
+    reason = models.TextField(_("reason"), max_length=SHORT_TEXT)
     revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
     revoked_by = models.ForeignKey(
         USER, verbose_name=_("revoked by"), on_delete=models.PROTECT, null=True, blank=True, related_name="+"
@@ -124,7 +125,7 @@ class ApprovalRequest(TimeStampedModel):
     )
     requested_by = models.ForeignKey(USER, verbose_name=_("requested by"), on_delete=models.PROTECT, related_name="+")
     requested_at = models.DateTimeField(_("requested at"), default=timezone.now)
-    reason = models.TextField(_("reason"))
+    reason = models.TextField(_("reason"), max_length=SHORT_TEXT)
     extension_days = models.PositiveSmallIntegerField(_("extension (working days)"), null=True, blank=True)
     target_department = models.ForeignKey(
         Department, verbose_name=_("reassign to"), on_delete=models.PROTECT, null=True, blank=True, related_name="+"
@@ -134,7 +135,7 @@ class ApprovalRequest(TimeStampedModel):
         USER, verbose_name=_("decided by"), on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
-    comment = models.TextField(_("decision comment"), blank=True)
+    comment = models.TextField(_("decision comment"), max_length=SHORT_TEXT, blank=True)
     # Stale-request sweep: remind the leaders, then hand the request up a level.
     route_level = models.PositiveSmallIntegerField(_("times handed up"), default=0)
     reminded_at = models.DateTimeField(_("leaders reminded at"), null=True, blank=True)
@@ -199,7 +200,7 @@ class Instruction(TimeStampedModel):
     appeal = models.ForeignKey(Appeal, verbose_name=_("appeal"), on_delete=models.PROTECT, related_name="instructions")
     issued_by = models.ForeignKey(USER, verbose_name=_("issued by"), on_delete=models.PROTECT, related_name="+")
     issued_at = models.DateTimeField(_("issued at"), default=timezone.now)
-    text = models.TextField(_("instruction"))
+    text = models.TextField(_("instruction"), max_length=LONG_TEXT)
     respond_by = models.DateTimeField(_("act on it by"))
 
     history = audited_history()
@@ -226,7 +227,7 @@ class InstructionReceipt(TimeStampedModel):
     acknowledged_by = models.ForeignKey(
         USER, verbose_name=_("acknowledged by"), on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
-    action_note = models.TextField(_("action taken"), blank=True)
+    action_note = models.TextField(_("action taken"), max_length=SHORT_TEXT, blank=True)
     acted_at = models.DateTimeField(_("acted at"), null=True, blank=True)
 
     history = audited_history()
@@ -273,7 +274,7 @@ class RuleAdaptation(TimeStampedModel):
     valid_from = models.DateTimeField(_("valid from"), default=timezone.now)
     valid_until = models.DateTimeField(_("valid until"))
     issued_by = models.ForeignKey(USER, verbose_name=_("issued by"), on_delete=models.PROTECT, related_name="+")
-    reason = models.TextField(_("reason"))
+    reason = models.TextField(_("reason"), max_length=SHORT_TEXT)
     revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
 
     objects = AuditedQuerySet.as_manager()
@@ -318,10 +319,10 @@ class Consultation(TimeStampedModel):
         Appeal, verbose_name=_("appeal"), on_delete=models.PROTECT, null=True, blank=True, related_name="consultations"
     )
     topic = models.CharField(_("topic"), max_length=200)
-    question = models.TextField(_("question"))
+    question = models.TextField(_("question"), max_length=LONG_TEXT)
     deadline = models.DateTimeField(_("opinions due by"))
     status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.OPEN)
-    decision = models.TextField(_("decision"), blank=True)
+    decision = models.TextField(_("decision"), max_length=SHORT_TEXT, blank=True)
     concluded_at = models.DateTimeField(_("concluded at"), null=True, blank=True)
 
     history = audited_history()
@@ -354,7 +355,7 @@ class ConsultationInvite(TimeStampedModel):
     department = models.ForeignKey(
         Department, verbose_name=_("department"), on_delete=models.PROTECT, related_name="consultation_invites"
     )
-    opinion = models.TextField(_("opinion"), blank=True)
+    opinion = models.TextField(_("opinion"), max_length=SHORT_TEXT, blank=True)
     opinion_by = models.ForeignKey(
         USER, verbose_name=_("opinion by"), on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )

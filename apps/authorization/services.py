@@ -23,6 +23,7 @@ from apps.authorization.models import ApprovalRequest, ApprovalRequestUserObject
 from apps.core import working_calendar
 from apps.core.exceptions import DomainError, NotFoundForActor, NotPermitted, StaleObject
 from apps.core.history import set_history_context
+from apps.core.text_limits import clip
 from apps.core.validation import require_text
 from apps.notifications import services as notifications
 from apps.organization.models import Department, User
@@ -378,7 +379,9 @@ def approval_decide(
 
 
 def _apply(request: ApprovalRequest, *, actor: User, comment: str) -> None:
-    reason = _("approved %(kind)s: %(comment)s") % {"kind": request.get_kind_display(), "comment": comment}
+    # The comment may be as long as the limit: the effect's reason is cut to it (the
+    # comment stays whole on the request and in its log entry).
+    reason = clip(_("approved %(kind)s: %(comment)s") % {"kind": request.get_kind_display(), "comment": comment})
     if request.kind == Kind.EXTENSION:
         task_services.task_extend(actor=actor, task=request.task, days=request.extension_days, reason=reason)
     elif request.kind == Kind.RETURN:

@@ -21,14 +21,19 @@ from django.utils.translation import gettext_lazy as _
 
 from apps.core.admin_desk import Panel
 from apps.core.exceptions import DomainError, NotFoundForActor, NotPermitted
+from apps.core.text_limits import limit_text_fields
 
 
 class ActionForm(forms.Form):
+    """An action's small form. Its text fields without a limit of their own get the short
+    one (apps.core.text_limits); a field for a long text states LONG_TEXT itself."""
+
     version = forms.IntegerField(widget=forms.HiddenInput)
 
     def __init__(self, *args, obj=None, user=None, **kwargs):
         self.obj, self.user = obj, user
         super().__init__(*args, **kwargs)
+        limit_text_fields(self)
         if obj is not None and not self.is_bound:
             self.fields["version"].initial = getattr(obj, "version", 0)
 
@@ -117,7 +122,7 @@ class ObjectActionsMixin:
                 return HttpResponseRedirect(change_url)
         context = {
             **self.admin_site.each_context(request),
-            "title": f"{action.label}: {obj}",
+            "title": _("%(action)s: %(object)s") % {"action": action.label, "object": obj},
             "opts": opts,
             "original": obj,
             "object": obj,

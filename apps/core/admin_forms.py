@@ -16,18 +16,24 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from apps.core.exceptions import DomainError
 from apps.core.pagination import EstimatedCountPaginator
+from apps.core.text_limits import SHORT_TEXT, limit_text_fields
 
 
 class ServiceModelForm(forms.ModelForm):
     change_reason = forms.CharField(
         label=_("Reason for this change"),
         widget=forms.Textarea(attrs={"rows": 2}),
-        max_length=1000,
+        max_length=SHORT_TEXT,
         help_text=_("Kept in the history and the action log."),
     )
 
     actor = None  # set by ServiceAdminMixin.get_form
     result = None
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Model fields carry their own max_length; extra text fields get the short limit.
+        limit_text_fields(self)
 
     def run_service(self, *, actor, reason: str):
         """Call the service with cleaned_data; return the saved object."""

@@ -7,6 +7,8 @@ class BackofficeAdminSite(admin.AdminSite):
     site_header = _("Xinlianxin citizen service centre")
     site_title = _("Xinlianxin back office")
     index_title = _("Workbench")
+    # No "View site" link: the site is this admin ("/" leads back to the workbench).
+    site_url = None
 
     def each_context(self, request):
         context = super().each_context(request)

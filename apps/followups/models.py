@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from apps.appeals.models import Appeal
 from apps.core.history import audited_history
 from apps.core.models import AuditedQuerySet, TimeStampedModel
+from apps.core.text_limits import SHORT_TEXT
 from apps.organization.models import Department
 from apps.tasks.models import Task
 
@@ -84,11 +85,11 @@ class Visit(TimeStampedModel):
     attempt_count = models.PositiveSmallIntegerField(_("attempts"), default=0)
     resolved = models.BooleanField(_("resolved"), null=True, blank=True)
     satisfaction = models.CharField(_("satisfaction"), max_length=20, choices=Satisfaction.choices, blank=True)
-    citizen_words = models.TextField(_("the citizen's words"), blank=True)
+    citizen_words = models.TextField(_("the citizen's words"), max_length=SHORT_TEXT, blank=True)
     fault = models.CharField(
         _("reason for dissatisfaction"), max_length=12, choices=Fault.choices, blank=True, default=""
     )
-    fault_note = models.TextField(_("note on the reason"), blank=True)
+    fault_note = models.TextField(_("note on the reason"), max_length=SHORT_TEXT, blank=True)
     reopened = models.BooleanField(_("reopened the work order"), default=False)
     completed_at = models.DateTimeField(_("completed at"), null=True, blank=True)
     completed_by = models.ForeignKey(
@@ -151,7 +152,7 @@ class VisitAttempt(models.Model):
     started_at = models.DateTimeField(_("call started at"))
     recorded_at = models.DateTimeField(_("recorded at"))
     reached = models.BooleanField(_("citizen reached"))
-    note = models.TextField(_("note"), blank=True)
+    note = models.TextField(_("note"), max_length=SHORT_TEXT, blank=True)
 
     objects = AuditedQuerySet.as_manager()
     history = audited_history()

@@ -19,7 +19,8 @@ from apps.audit.services import record
 from apps.core import working_calendar
 from apps.core.exceptions import DomainError, InvalidTransition, StaleObject
 from apps.core.history import set_history_context
-from apps.core.validation import require_text
+from apps.core.text_limits import clip
+from apps.core.validation import limit_text, require_text
 from apps.followups import citizen_messages, permissions
 from apps.followups.models import SATISFIED_GRADES, Satisfaction, Visit, VisitAttempt
 from apps.notifications import services as notifications
@@ -234,7 +235,9 @@ def visit_record_unreached(*, actor: User, visit: Visit, note: str, expected_ver
         changes={"status": ["scheduled", "unreachable"], "attempts": lines},
     )
     if visit.kind != Visit.Kind.RECHECK:
-        appeal_services.appeal_close(actor=actor, appeal=visit.appeal, reason=reason + ": " + "; ".join(lines))
+        # The attempts' notes are each up to the limit: the appeal's reason is cut to it
+        # (the notes stay whole on the attempts and in the entry above).
+        appeal_services.appeal_close(actor=actor, appeal=visit.appeal, reason=clip(reason + ": " + "; ".join(lines)))
     return visit
 
 
@@ -272,7 +275,7 @@ def visit_record_outcome(
                 )
             )
     else:
-        fault, fault_note = "", (fault_note or "").strip()
+        fault, fault_note = "", limit_text(fault_note)
     now = timezone.now()
     _attempt(visit, actor=actor, reached=True, note=citizen_words, now=now)
     visit.resolved, visit.satisfaction, visit.citizen_words = resolved, satisfaction, citizen_words
@@ -331,10 +334,9 @@ def _reopen(*, actor: User, visit: Visit, reason: str) -> None:
             actor=actor, action="visit.reopen_leader_notified", target=task, reason=reason, changes={"leaders": leaders}
         )
     elif task.reopen_count >= 3:
-        escalation = _("Reopened %(n)d times after return visits: %(reason)s") % {
-            "n": task.reopen_count,
-            "reason": reason,
-        }
+        escalation = clip(
+            _("Reopened %(n)d times after return visits: %(reason)s") % {"n": task.reopen_count, "reason": reason}
+        )
         appeal = Appeal.objects.get(pk=visit.appeal_id)
         if appeal.is_escalated:
             notifications.notify_role(

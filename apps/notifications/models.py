@@ -1,6 +1,12 @@
+import re
+
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+
+# A path on this site: one slash, then URL characters only (RFC 3986) — no "//host",
+# no backslash (browsers read "/\host" as "//host"), no scheme such as "javascript:".
+_INTERNAL_PATH = re.compile(r"/(?![/\\])[A-Za-z0-9\-._~/?#\[\]@!$&'()*+,;=%]*")
 
 
 class Notification(models.Model):
@@ -31,3 +37,9 @@ class Notification(models.Model):
 
     def __str__(self):
         return self.title
+
+    @property
+    def internal_link(self) -> str:
+        """The link when it is a path on this site, else "": only such links are ever
+        rendered as links or followed (producers write relative admin paths)."""
+        return self.link if _INTERNAL_PATH.fullmatch(self.link or "") else ""

@@ -4,6 +4,7 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from apps.core.admin_forms import ServiceModelForm
+from apps.core.text_limits import SHORT_TEXT
 from apps.organization import services
 from apps.organization.models import Area, Department, User
 
@@ -129,7 +130,7 @@ class StaffChangeForm(ServiceModelForm):
 class StaffPasswordForm(AdminPasswordChangeForm):
     """The admin's "set password" form, saved through the service (history + action log)."""
 
-    change_reason = forms.CharField(label=_("Reason for this change"), max_length=1000)
+    change_reason = forms.CharField(label=_("Reason for this change"), max_length=SHORT_TEXT)
 
     def save(self, commit=True):
         request = getattr(HistoricalRecords.context, "request", None)

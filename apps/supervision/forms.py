@@ -9,6 +9,7 @@ from apps.appeals.models import Appeal
 from apps.audit.actions import action_choices
 from apps.core.admin_actions import ActionForm
 from apps.core.admin_forms import ServiceModelForm
+from apps.core.text_limits import LONG_TEXT
 from apps.organization.models import Department, User
 from apps.supervision import services
 from apps.supervision.models import AccountabilityRecord
@@ -16,13 +17,13 @@ from apps.supervision.models import AccountabilityRecord
 
 class AnswerForm(ActionForm):
     note = forms.CharField(
-        label=_("Rectification note"), widget=forms.Textarea(attrs={"rows": 4}), max_length=4000,
+        label=_("Rectification note"), widget=forms.Textarea(attrs={"rows": 4}), max_length=LONG_TEXT,
         help_text=_("What was wrong, what has been put right, and what changes so it does not happen again."),
     )
 
 
 class CloseForm(ActionForm):
-    reason = forms.CharField(label=_("Reason for closing"), widget=forms.Textarea(attrs={"rows": 2}), max_length=1000)
+    reason = forms.CharField(label=_("Reason for closing"), widget=forms.Textarea(attrs={"rows": 2}))
 
 
 def _tracking_numbers(text: str) -> list[Appeal]:

@@ -17,6 +17,7 @@ from django.utils.translation import gettext_lazy as _
 from apps.appeals.models import Appeal
 from apps.core.history import audited_history
 from apps.core.models import AuditedQuerySet, TimeStampedModel
+from apps.core.text_limits import LONG_TEXT
 from apps.organization.models import Department
 from apps.tasks.models import Task
 
@@ -61,7 +62,7 @@ class SupervisionCase(TimeStampedModel):
         blank=True,
         related_name="next_step",
     )
-    rectification_note = models.TextField(_("rectification note"), blank=True)
+    rectification_note = models.TextField(_("rectification note"), max_length=LONG_TEXT, blank=True)
     answered_at = models.DateTimeField(_("answered at"), null=True, blank=True)
     answered_by = models.ForeignKey(
         USER, verbose_name=_("answered by"), on_delete=models.PROTECT, null=True, blank=True, related_name="+"
@@ -140,8 +141,8 @@ class AccountabilityRecord(TimeStampedModel):
         related_name="+",
         help_text=_("Empty: the finding is against the department."),
     )
-    finding = models.TextField(_("finding"))
-    decision = models.TextField(_("decision"), blank=True)
+    finding = models.TextField(_("finding"), max_length=LONG_TEXT)
+    decision = models.TextField(_("decision"), max_length=LONG_TEXT, blank=True)
     sanction = models.CharField(_("sanction"), max_length=20, choices=Sanction.choices, default=Sanction.NONE)
     status = models.CharField(_("status"), max_length=8, choices=Status.choices, default=Status.OPEN)
     recorded_by = models.ForeignKey(USER, verbose_name=_("recorded by"), on_delete=models.PROTECT, related_name="+")

@@ -18,7 +18,8 @@ from apps.audit.services import record
 from apps.core import working_calendar
 from apps.core.exceptions import DomainError, InvalidTransition, StaleObject
 from apps.core.history import set_history_context
-from apps.core.validation import require_text
+from apps.core.text_limits import LONG_TEXT
+from apps.core.validation import limit_text, require_text
 from apps.notifications import services as notifications
 from apps.organization.models import Department, User
 from apps.supervision import permissions
@@ -158,7 +159,7 @@ def supervision_sweep(*, actor: User, now=None, batch_size: int = 500) -> dict:
 @transaction.atomic
 def case_answer(*, actor: User, case: SupervisionCase, note: str, expected_version: int | None = None):
     """The department concerned answers a step with its rectification note (once)."""
-    note = require_text(note, _("Say what was rectified and how."))
+    note = require_text(note, _("Say what was rectified and how."), limit=LONG_TEXT)
     permissions.ensure_can_answer(actor, case)
     case = SupervisionCase.objects.select_for_update().get(pk=case.pk)
     if expected_version is not None and case.version != expected_version:
@@ -223,7 +224,8 @@ def accountability_record(
     """An inspector records a finding with its evidence. `supersedes` amends a closed record
     (the only way to change one); a record is superseded at most once."""
     permissions.ensure_inspector(actor)
-    finding = require_text(finding, _("State the finding."))
+    finding = require_text(finding, _("State the finding."), limit=LONG_TEXT)
+    decision = limit_text(decision, limit=LONG_TEXT)
     reason = require_text(reason, _("Give the reason for this change."))
     _check_subject(subject_department, subject_person)
     if sanction not in AccountabilityRecord.Sanction.values:
@@ -240,7 +242,7 @@ def accountability_record(
         subject_department=subject_department,
         subject_person=subject_person,
         finding=finding,
-        decision=decision or "",
+        decision=decision,
         sanction=sanction,
         recorded_by=actor,
         recorded_at=timezone.now(),
@@ -283,8 +285,8 @@ def accountability_update(
         raise DomainError(_("Unknown sanction."))
     before = {"finding": rec.finding, "decision": rec.decision, "sanction": rec.sanction,
               "person": rec.subject_person_id}
-    rec.finding = require_text(finding, _("State the finding."))
-    rec.decision, rec.sanction, rec.subject_person = decision or "", sanction, subject_person
+    rec.finding = require_text(finding, _("State the finding."), limit=LONG_TEXT)
+    rec.decision, rec.sanction, rec.subject_person = limit_text(decision, limit=LONG_TEXT), sanction, subject_person
     rec.version += 1
     set_history_context(rec, actor=actor, reason=reason)
     rec.save()

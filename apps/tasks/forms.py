@@ -5,6 +5,7 @@ from django.utils.translation import gettext_lazy as _
 from apps.appeals.forms import department_autocomplete
 from apps.core.admin_actions import ActionForm
 from apps.core.admin_forms import ServiceModelForm
+from apps.core.text_limits import LONG_TEXT
 from apps.organization.models import Department
 from apps.tasks import services
 from apps.tasks.models import SlaRule, Task
@@ -67,7 +68,9 @@ class ContactForm(ActionForm):
 
 class ReplyForm(ActionForm):
     result = forms.ChoiceField(label=_("result"), choices=Task.Result.choices)
-    reply_text = forms.CharField(label=_("reply to the citizen"), widget=forms.Textarea(attrs={"rows": 6}))
+    reply_text = forms.CharField(
+        label=_("reply to the citizen"), max_length=LONG_TEXT, widget=forms.Textarea(attrs={"rows": 6})
+    )
     policy_basis = forms.CharField(
         label=_("policy or legal basis"),
         required=False,

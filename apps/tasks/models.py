@@ -9,6 +9,7 @@ from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 from apps.appeals.models import Appeal, Category
 from apps.core.history import audited_history
 from apps.core.models import AuditedQuerySet, TimeStampedModel
+from apps.core.text_limits import LONG_TEXT, SHORT_TEXT
 from apps.organization.models import Department
 
 
@@ -135,7 +136,7 @@ class Task(TimeStampedModel):
     dispatched_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, verbose_name=_("dispatched by"), on_delete=models.PROTECT, related_name="+"
     )
-    dispatch_note = models.TextField(_("dispatch note"), blank=True)
+    dispatch_note = models.TextField(_("dispatch note"), max_length=SHORT_TEXT, blank=True)
     # Due times, computed at dispatch from the time-limit rules and the working calendar.
     sign_due_at = models.DateTimeField(_("sign for by"))
     contact_due_at = models.DateTimeField(_("contact the citizen by"))
@@ -157,7 +158,7 @@ class Task(TimeStampedModel):
     )
     contacted_at = models.DateTimeField(_("citizen contacted at"), null=True, blank=True)
     contact_method = models.CharField(_("contact method"), max_length=8, choices=ContactMethod.choices, blank=True)
-    contact_note = models.TextField(_("contact note"), blank=True)
+    contact_note = models.TextField(_("contact note"), max_length=SHORT_TEXT, blank=True)
     contacted_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("contacted by"),
@@ -176,8 +177,8 @@ class Task(TimeStampedModel):
         related_name="+",
     )
     result = models.CharField(_("result"), max_length=16, choices=Result.choices, blank=True)
-    reply_text = models.TextField(_("reply"), blank=True)
-    policy_basis = models.TextField(_("policy or legal basis"), blank=True)
+    reply_text = models.TextField(_("reply"), max_length=LONG_TEXT, blank=True)
+    policy_basis = models.TextField(_("policy or legal basis"), max_length=SHORT_TEXT, blank=True)
     reviewed_at = models.DateTimeField(_("reviewed at"), null=True, blank=True)
     reviewed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -187,9 +188,9 @@ class Task(TimeStampedModel):
         blank=True,
         related_name="+",
     )
-    review_comment = models.TextField(_("review comment"), blank=True)
+    review_comment = models.TextField(_("review comment"), max_length=SHORT_TEXT, blank=True)
     sent_back_count = models.PositiveSmallIntegerField(_("times sent back by review"), default=0)
-    return_reason = models.TextField(_("return reason"), blank=True)
+    return_reason = models.TextField(_("return reason"), max_length=SHORT_TEXT, blank=True)
     return_requested_at = models.DateTimeField(_("return requested at"), null=True, blank=True)
     return_requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -208,7 +209,7 @@ class Task(TimeStampedModel):
         blank=True,
         related_name="+",
     )
-    return_decision_comment = models.TextField(_("return decision comment"), blank=True)
+    return_decision_comment = models.TextField(_("return decision comment"), max_length=SHORT_TEXT, blank=True)
     replaced_by = models.ForeignKey(
         "self",
         verbose_name=_("reassigned to"),

@@ -17,7 +17,8 @@ from apps.audit.services import record
 from apps.core import working_calendar
 from apps.core.exceptions import DomainError, StaleObject
 from apps.core.history import set_history_context
-from apps.core.validation import require_text
+from apps.core.text_limits import LONG_TEXT
+from apps.core.validation import limit_text, require_text
 from apps.notifications import services as notifications
 from apps.organization.models import Department, User
 from apps.organization.services import department_group_name
@@ -161,7 +162,7 @@ def appeal_dispatch(
         and suggestion.lead.pk == lead.pk
         and {d.pk for d in suggestion.co} == {d.pk for d in co}
     )
-    override_reason = (override_reason or "").strip()
+    override_reason = limit_text(override_reason)
     if not follows_rule and not override_reason:
         raise DomainError(
             _("These departments differ from the dispatch catalogue (%(lead)s); give a reason.")
@@ -427,8 +428,8 @@ def task_reply(
     """办结回复: the department reports the result; the centre reviews it next."""
     if result not in Task.Result.values:
         raise DomainError(_("Choose the result."))
-    reply_text = require_text(reply_text, _("Write the reply to the citizen."))
-    policy_basis = (policy_basis or "").strip()
+    reply_text = require_text(reply_text, _("Write the reply to the citizen."), limit=LONG_TEXT)
+    policy_basis = limit_text(policy_basis)
     if result in _NEEDS_BASIS and not policy_basis:
         raise DomainError(_("Cite the policy or legal basis when the matter is not fully resolved."))
     task = _lock(task, expected_version)
@@ -451,6 +452,7 @@ def task_review(
 ) -> Task:
     """审核: the centre accepts the reply, or sends it back with a reason."""
     permissions.ensure_dispatcher(actor)
+    comment = limit_text(comment)
     task = _lock(task, expected_version)
     if task.status != Task.Status.REPLIED:
         raise DomainError(_("Only replied work orders are reviewed."))
