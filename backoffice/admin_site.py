@@ -1,6 +1,18 @@
+"""The back office's admin site: the workbench on the index and the calendar warning.
+
+It lives in the project package, not in apps/core, because it knows the roles
+(apps.organization), and apps/core imports no domain app.
+"""
+
+from __future__ import annotations
+
 from django.contrib import admin
 from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext_lazy as _
+
+from apps.core.working_calendar import years_missing_schedule
+from apps.organization.models import User
+from apps.organization.roles import WORKBENCH
 
 
 class BackofficeAdminSite(admin.AdminSite):
@@ -19,8 +31,6 @@ class BackofficeAdminSite(admin.AdminSite):
         # Only those who can fix it, and those whose deadlines it affects, need the warning.
         if not (user.has_perm("core.change_calendaryear") or user.has_perm("core.view_calendaryear")):
             return []
-        from apps.core.working_calendar import years_missing_schedule
-
         return years_missing_schedule()
 
     def index(self, request, extra_context=None):
@@ -28,9 +38,6 @@ class BackofficeAdminSite(admin.AdminSite):
         return super().index(request, extra_context)
 
     def _workbench(self, request) -> dict:
-        from apps.organization.models import User
-        from apps.organization.roles import WORKBENCH
-
         user = request.user
         role = getattr(user, "role", "")
         links = []
