@@ -126,9 +126,11 @@ _TRACKING = __import__("re").compile(r"^\d{8}-\d{6}$")
 _PHONE = __import__("re").compile(r"^(1[3-9]\d{9}|0\d{2,3}-?\d{7,8})$")
 
 
-def appeal_search(qs: QuerySet[Appeal], query: str) -> QuerySet[Appeal]:
+def appeal_search(qs: QuerySet[Appeal], query: str, *, by_phone: bool = True) -> QuerySet[Appeal]:
     """Tracking number or phone: exact (unique / indexed). Otherwise words of the content or
-    address: every bigram must match (GIN on PostgreSQL, LIKE elsewhere)."""
+    address: every bigram must match (GIN on PostgreSQL, LIKE elsewhere). `by_phone=False`
+    for readers who may not look citizens up by their number (departments): a number is
+    then only words."""
     from django.db import connection
 
     from apps.appeals.search import query_tokens
@@ -138,7 +140,7 @@ def appeal_search(qs: QuerySet[Appeal], query: str) -> QuerySet[Appeal]:
         return qs
     if _TRACKING.match(query):
         return qs.filter(tracking_number=query)
-    if _PHONE.match(query):
+    if by_phone and _PHONE.match(query):
         return qs.filter(citizen_phone=query)
     terms = query_tokens(query)
     if not terms:

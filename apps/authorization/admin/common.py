@@ -1,14 +1,20 @@
 """What the authorization admin pages share: the read-only base with object actions,
-the "open by default" filter, time and lateness display, and the change-form template."""
+the "open by default" filter, time and lateness display, the change-form template, and
+the appeal picker of the instruction and consultation forms."""
 
 from __future__ import annotations
 
+from django.contrib.admin.views.autocomplete import AutocompleteJsonView
+from django.contrib.admin.widgets import AutocompleteSelect
 from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
 from django.db.models import Q
+from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from apps.authorization import selectors
 from apps.core.admin_actions import ObjectActionsMixin
 from apps.core.admin_forms import DefaultChoiceFilter, HistoryAdmin, LargeTableAdmin
 from apps.organization.models import User
@@ -67,3 +73,54 @@ class DefaultOpenFilter(DefaultChoiceFilter):
         if self.value() == "done":
             return queryset.filter(self.done_q)
         return queryset.filter(self.open_q)
+
+
+# --- The appeal picker -------------------------------------------------------------------------
+# The admin's own autocomplete asks the appeal admin, which department leaders may not open
+# (they see appeals only through their work orders): it would answer 403. The instruction
+# and consultation forms ask their own admin instead, which answers those who may add one
+# with the appeals they may pick (selectors.appeal_list_to_pick).
+
+
+class AppealPickerView(AutocompleteJsonView):
+    source_admin = None  # the ModelAdmin whose add form has the appeal field
+
+    def process_request(self, request):
+        source_field = self.source_admin.model._meta.get_field("appeal")
+        return request.GET.get("term", ""), self.source_admin, source_field, "id"
+
+    def has_perm(self, request, obj=None):
+        return self.source_admin.has_add_permission(request)
+
+    def get_queryset(self):
+        return selectors.appeal_list_to_pick(self.request.user, term=self.term)
+
+    def get_paginator(self, *args, **kwargs):
+        return Paginator(*args, **kwargs)
+
+
+class AppealPickerWidget(AutocompleteSelect):
+    def __init__(self, field, admin_site, *, url_name: str, **kwargs):
+        super().__init__(field, admin_site, **kwargs)
+        self.url_name = url_name
+
+    def get_url(self):
+        return reverse(f"{self.admin_site.name}:{self.url_name}")
+
+
+class AppealPickerMixin:
+    """The appeal field of the add form picks from the appeals the user may pick."""
+
+    def _picker_url_name(self) -> str:
+        opts = self.model._meta
+        return f"{opts.app_label}_{opts.model_name}_appeal_picker"
+
+    def get_urls(self):
+        view = AppealPickerView.as_view(admin_site=self.admin_site, source_admin=self)
+        picker = path("appeal-picker/", self.admin_site.admin_view(view), name=self._picker_url_name())
+        return [picker, *super().get_urls()]
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "appeal":
+            kwargs["widget"] = AppealPickerWidget(db_field, self.admin_site, url_name=self._picker_url_name())
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)

@@ -14,7 +14,7 @@ from django.utils.translation import pgettext_lazy
 
 from apps.appeals.forms import department_autocomplete
 from apps.authorization import consultations
-from apps.authorization.admin.common import DefaultOpenFilter, ScopedReadOnlyAdmin, late_flag, when
+from apps.authorization.admin.common import AppealPickerMixin, DefaultOpenFilter, ScopedReadOnlyAdmin, late_flag, when
 from apps.authorization.models import Consultation, ConsultationInvite
 from apps.core.admin_actions import ActionForm, ObjectAction
 from apps.core.admin_forms import ReadOnlyAdminMixin, ServiceAdminMixin, ServiceModelForm
@@ -87,7 +87,7 @@ class ConsultationStateFilter(DefaultOpenFilter):
 
 
 @admin.register(Consultation)
-class ConsultationAdmin(ServiceAdminMixin, ScopedReadOnlyAdmin):
+class ConsultationAdmin(AppealPickerMixin, ServiceAdminMixin, ScopedReadOnlyAdmin):
     """Leaders open consultations and conclude them; the invited departments' opinions show
     below, missing and late ones flagged."""
 
@@ -105,7 +105,6 @@ class ConsultationAdmin(ServiceAdminMixin, ScopedReadOnlyAdmin):
     list_filter = [ConsultationStateFilter]
     list_select_related = ["opened_by", "appeal"]
     search_fields = ["topic", "=appeal__tracking_number"]
-    autocomplete_fields = ["appeal"]
     ordering = ["-opened_at", "-id"]
     inlines = [InviteInline]
     _display_fields = [

@@ -13,7 +13,7 @@ from django.utils.translation import gettext_lazy as _
 
 from apps.appeals.forms import department_autocomplete
 from apps.authorization import instructions
-from apps.authorization.admin.common import DefaultOpenFilter, ScopedReadOnlyAdmin, late_flag, when
+from apps.authorization.admin.common import AppealPickerMixin, DefaultOpenFilter, ScopedReadOnlyAdmin, late_flag, when
 from apps.authorization.models import Instruction, InstructionReceipt
 from apps.core.admin_actions import ActionForm, ObjectAction
 from apps.core.admin_forms import ReadOnlyAdminMixin, ServiceAdminMixin, ServiceModelForm
@@ -74,7 +74,7 @@ class ReceiptInline(ReadOnlyAdminMixin, admin.TabularInline):
 
 
 @admin.register(Instruction)
-class InstructionAdmin(ServiceAdminMixin, ScopedReadOnlyAdmin):
+class InstructionAdmin(AppealPickerMixin, ServiceAdminMixin, ScopedReadOnlyAdmin):
     """City leaders issue instructions here (pick the appeal; /add/?appeal=<id> pre-fills
     it); each receiving department's acknowledgement and report shows below."""
 
@@ -83,7 +83,6 @@ class InstructionAdmin(ServiceAdminMixin, ScopedReadOnlyAdmin):
     list_select_related = ["appeal", "issued_by"]
     search_fields = ["=appeal__tracking_number"]
     search_help_text = _("Exact tracking number.")
-    autocomplete_fields = ["appeal"]
     ordering = ["-issued_at", "-id"]
     inlines = [ReceiptInline]
     _display_fields = ["appeal", "issued_by", "issued_at", "text", "respond_by"]
