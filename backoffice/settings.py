@@ -41,7 +41,7 @@ CSRF_TRUSTED_ORIGINS = envlist("CSRF_TRUSTED_ORIGINS")
 
 # --- Applications -----------------------------------------------------------------------
 INSTALLED_APPS = [
-    "apps.core.admin_config.BackofficeAdminConfig",  # django.contrib.admin with our AdminSite
+    "backoffice.admin_config.BackofficeAdminConfig",  # django.contrib.admin with our AdminSite
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",

@@ -129,7 +129,7 @@ def users_by_role(org):
 
 @pytest.fixture
 def holidays_2026(db, system_actor):
-    from apps.core.services import calendar_import_library
+    from apps.organization.calendar import calendar_import_library
 
     calendar_import_library(actor=system_actor, years=[2025, 2026], reason="test calendar")
 

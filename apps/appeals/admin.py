@@ -21,7 +21,9 @@ from apps.authorization.forms import ReasonRequestForm
 from apps.core.admin_actions import ObjectAction, ObjectActionsMixin
 from apps.core.admin_desk import CaseDeskMixin
 from apps.core.admin_forms import HistoryAdmin, LargeTableAdmin, ServiceAdminMixin
+from apps.followups import services as followup_services
 from apps.organization.models import User
+from apps.tasks import services as task_services
 from apps.tasks.models import Task
 
 R = User.Role
@@ -81,7 +83,9 @@ def _dispatch(user, appeal, data):
 
 
 def _answer(user, appeal, data):
-    services.appeal_answer_directly(actor=user, appeal=appeal, answer=data["answer"], expected_version=data["version"])
+    followup_services.appeal_answer_and_sample(
+        actor=user, appeal=appeal, answer=data["answer"], expected_version=data["version"]
+    )
     return _("Appeal %(number)s answered directly.") % {"number": appeal}
 
 
@@ -100,7 +104,7 @@ def _merge(user, appeal, data):
 
 
 def _reveal(user, appeal, data):
-    contact = services.appeal_reveal_contact(actor=user, appeal=appeal, reason=data["reason"])
+    contact = task_services.appeal_reveal_contact(actor=user, appeal=appeal, reason=data["reason"])
     return _("Citizen: %(name)s, phone %(phone)s (this view is logged).") % {
         "name": contact["name"] or "-",
         "phone": contact["phone"] or "-",

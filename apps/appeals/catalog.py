@@ -6,18 +6,13 @@ from __future__ import annotations
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from apps.appeals import selectors
 from apps.appeals.models import Category, DispatchRule
 from apps.audit.services import record
 from apps.core.exceptions import DomainError
 from apps.core.history import set_history_context
 from apps.core.validation import require_text
 from apps.organization.models import Area, Department
-
-
-def _clear_dispatch_cache() -> None:
-    from apps.appeals.selectors import _catalogue
-
-    _catalogue.clear()
 
 
 def _place(category: Category) -> None:
@@ -107,7 +102,7 @@ def dispatch_rule_save(
     set_history_context(rule, actor=actor, reason=reason)
     rule.save()
     rule.co_departments.set(co_departments)
-    transaction.on_commit(_clear_dispatch_cache)
+    transaction.on_commit(selectors.invalidate_catalogue)
     record(
         actor=actor,
         action="dispatch_rule.saved",

@@ -1,10 +1,12 @@
 from django import forms
 from django.contrib import admin
 from django.contrib.admin.widgets import AutocompleteSelect, AutocompleteSelectMultiple
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from apps.appeals import catalog, services
 from apps.appeals.models import Appeal, Category, DispatchRule
+from apps.appeals.selectors import dispatch_suggestion
 from apps.core.admin_actions import ActionForm
 from apps.core.admin_forms import ServiceModelForm
 from apps.core.exceptions import DomainError
@@ -42,8 +44,6 @@ class AppealIntakeForm(ServiceModelForm):
         # The service sets tracking number and receiver; skip model validation of those.
         self.instance.tracking_number = "pending"
         self.instance.received_by = self.actor
-        from django.utils import timezone
-
         self.instance.received_at = timezone.now()
         super()._post_clean()
 
@@ -96,11 +96,11 @@ class DispatchRuleForm(ServiceModelForm):
 
 
 def department_autocomplete(multiple=False):
-    from apps.tasks.models import Task
-
+    """The department picker of dispatch, reassignment and invitations: active departments
+    only (DepartmentAdmin filters them for the dispatch rule's fields)."""
     if multiple:
         return AutocompleteSelectMultiple(DispatchRule._meta.get_field("co_departments"), admin.site)
-    return AutocompleteSelect(Task._meta.get_field("department"), admin.site)
+    return AutocompleteSelect(DispatchRule._meta.get_field("lead_department"), admin.site)
 
 
 class DispatchForm(ActionForm):
@@ -122,8 +122,6 @@ class DispatchForm(ActionForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        from apps.appeals.selectors import dispatch_suggestion
-
         if self.obj is not None and not self.is_bound:
             suggestion = dispatch_suggestion(category=self.obj.category, area=self.obj.area)
             self.suggestion = suggestion

@@ -5,6 +5,7 @@ from django.core.validators import RegexValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from apps.core.exceptions import InvalidTransition
 from apps.core.history import audited_history
 from apps.core.models import AuditedQuerySet, TimeStampedModel
 from apps.core.text_limits import LONG_TEXT, SHORT_TEXT
@@ -289,8 +290,6 @@ class Appeal(TimeStampedModel):
         return self.tracking_number
 
     def move_to(self, status: str) -> None:
-        from apps.core.exceptions import InvalidTransition
-
         if status not in self.ALLOWED.get(self.status, set()):
             raise InvalidTransition(
                 _("Appeal %(number)s is “%(current)s”; it cannot become “%(new)s”.")

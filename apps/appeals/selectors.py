@@ -73,6 +73,11 @@ def _catalogue() -> _Catalogue:
     return _Catalogue(rules, departments, street, district)
 
 
+def invalidate_catalogue() -> None:
+    """Forget this process's copy of the dispatch catalogue (after an edit, on commit)."""
+    _catalogue.clear()
+
+
 def _nearest(index: dict[str, Department], area_codes: list[str]) -> Department | None:
     for code in reversed(area_codes):  # the area itself first, then up the tree
         if code in index:

@@ -1,7 +1,16 @@
 """Intake: record an appeal and conclude it (answer, reject, merge). Dispatch lives in
-apps.tasks.services (it creates the work orders)."""
+apps.tasks.services (it creates the work orders), and so does revealing a citizen's contact
+(departments may see it for the appeals they handle).
+
+Appeals sit below tasks, followups and authorization: nothing here calls them. What follows
+a step here is the caller's to do (a direct answer's sampled return visit:
+apps.followups.services.appeal_answer_and_sample; the visit after review:
+apps.followups.services.visit_schedule_when_reviewed).
+"""
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 from django.db import connection, transaction
 from django.utils import timezone
@@ -11,7 +20,9 @@ from apps.appeals import search
 from apps.appeals.models import Appeal, Category
 from apps.appeals.privacy import mask_phone
 from apps.audit.services import record
-from apps.core.exceptions import DomainError, NotPermitted, StaleObject
+from apps.core import versioning
+from apps.core.admin_links import admin_change_url
+from apps.core.exceptions import DomainError, NotPermitted
 from apps.core.history import set_history_context
 from apps.core.text_limits import LONG_TEXT
 from apps.core.validation import require_text
@@ -34,22 +45,36 @@ def _next_tracking_number(now) -> str:
 
 
 def _lock(appeal: Appeal, expected_version: int | None) -> Appeal:
-    locked = Appeal.objects.select_for_update(of=("self",)).select_related("category", "area").get(pk=appeal.pk)
-    if expected_version is not None and locked.version != expected_version:
-        raise StaleObject(
-            _("Someone else changed appeal %(number)s after you opened it. Reload and try again.")
-            % {"number": locked.tracking_number}
+    return versioning.lock(
+        Appeal.objects.select_related("category", "area"),
+        pk=appeal.pk,
+        expected_version=expected_version,
+        stale_message=lambda locked: _(
+            "Someone else changed appeal %(number)s after you opened it. Reload and try again."
         )
-    return locked
+        % {"number": locked.tracking_number},
+        of=("self",),
+    )
 
 
-def _save(appeal: Appeal, *, actor, reason: str, fields: list[str] | None = None) -> None:
-    appeal.version += 1
-    set_history_context(appeal, actor=actor, reason=reason)
-    if fields is None:
-        appeal.save()
-    else:
-        appeal.save(update_fields=[*fields, "version", "updated_at"])
+# A leader's live rule adaptation (变通) may raise the priority of new appeals. Adaptations
+# belong to apps.authorization, which sits above appeals (its models point at appeals), so
+# it installs its lookup here when it starts (AuthorizationConfig.ready) instead of appeals
+# importing it. The lookup returns the priority and the adaptation that raised it (or None).
+PriorityAdapter = Callable[..., tuple[str, object | None]]
+
+
+def _priority_as_requested(*, category: Category, area: Area, priority: str, at) -> tuple[str, None]:
+    return priority, None
+
+
+_adapt_priority: PriorityAdapter = _priority_as_requested
+
+
+def install_priority_adapter(adapter: PriorityAdapter) -> None:
+    """Called once at start-up by apps.authorization with `adaptations.adapted_priority`."""
+    global _adapt_priority
+    _adapt_priority = adapter
 
 
 def ensure_operator(actor: User) -> None:
@@ -83,10 +108,8 @@ def appeal_register(
         citizen_name = ""
     now = timezone.now()
     # A leader's live adaptation (变通) may raise the priority of new appeals like this one.
-    from apps.authorization.adaptations import adapted_priority
-
     requested_priority = priority
-    priority, adaptation = adapted_priority(category=category, area=area, priority=priority, at=now)
+    priority, adaptation = _adapt_priority(category=category, area=area, priority=priority, at=now)
     appeal = Appeal(
         is_escalated=priority == Appeal.Priority.P0,  # a major emergency goes to the city government
         escalated_at=now if priority == Appeal.Priority.P0 else None,
@@ -142,27 +165,24 @@ def _notify_p0(appeal: Appeal) -> None:
             "area": appeal.area,
             "time": timezone.localtime(appeal.received_at).strftime("%Y-%m-%d %H:%M"),
         },
-        link=f"/admin/appeals/appeal/{appeal.pk}/change/",
+        link=admin_change_url(appeal),
     )
 
 
 @transaction.atomic
 def appeal_answer_directly(*, actor: User, appeal: Appeal, answer: str, expected_version: int | None = None) -> Appeal:
-    """Close a consultation at intake with an answer from the knowledge base (直接答复)."""
+    """Answer a consultation at intake from the knowledge base (直接答复): RECEIVED → ANSWERED.
+    A sample of direct answers is called back, the others close: the caller's next step
+    (apps.followups.services.appeal_answer_and_sample does both in one transaction)."""
     ensure_operator(actor)
     answer = require_text(answer, _("Write the answer given to the citizen."), limit=LONG_TEXT)
     appeal = _lock(appeal, expected_version)
     appeal.move_to(Appeal.Status.ANSWERED)
     appeal.answer, appeal.concluded_at, appeal.concluded_by = answer, timezone.now(), actor
-    _save(
+    versioning.save(
         appeal, actor=actor, reason=_("answered directly"), fields=["status", "answer", "concluded_at", "concluded_by"]
     )
     record(actor=actor, action="appeal.answered", target=appeal, changes={"status": ["received", "answered"]})
-    # A sample of direct answers is called back; the others close now.
-    from apps.followups.services import visit_sample_direct_answer
-
-    visit_sample_direct_answer(actor=actor, appeal=appeal)
-    appeal.refresh_from_db()
     return appeal
 
 
@@ -179,7 +199,7 @@ def appeal_reject(
     appeal.move_to(Appeal.Status.REJECTED)
     appeal.reject_route, appeal.reject_reason = route, reason
     appeal.concluded_at, appeal.concluded_by = timezone.now(), actor
-    _save(
+    versioning.save(
         appeal,
         actor=actor,
         reason=reason,
@@ -214,7 +234,9 @@ def appeal_merge(
     appeal.move_to(Appeal.Status.MERGED)
     appeal.merged_into = target
     appeal.concluded_at, appeal.concluded_by = timezone.now(), actor
-    _save(appeal, actor=actor, reason=reason, fields=["status", "merged_into", "concluded_at", "concluded_by"])
+    versioning.save(
+        appeal, actor=actor, reason=reason, fields=["status", "merged_into", "concluded_at", "concluded_by"]
+    )
     record(
         actor=actor,
         action="appeal.merged",
@@ -226,34 +248,14 @@ def appeal_merge(
 
 
 @transaction.atomic
-def appeal_reveal_contact(*, actor: User, appeal: Appeal, reason: str) -> dict:
-    """Show a citizen's full name and phone to someone entitled, with a logged reason.
-
-    Departments may reveal the contact of their own task's appeal to call the citizen,
-    except for confidential appeals, whose identity never reaches the departments.
-    """
-    from apps.tasks import permissions as task_permissions
-
-    reason = require_text(reason, _("Say why you need the citizen's contact details."))
-    allowed = actor.has_perm("appeals.view_citizen_contact")
-    if not allowed and actor.role in {User.Role.DEPT_STAFF, User.Role.DEPT_LEADER}:
-        if appeal.is_confidential:
-            raise NotPermitted(_("This appeal is confidential: the centre contacts the citizen for you."))
-        allowed = task_permissions.department_handles_appeal(actor, appeal)
-    if not allowed:
-        raise NotPermitted(_("You may not see this citizen's contact details."))
-    record(actor=actor, action="appeal.contact_revealed", target=appeal, reason=reason)
-    return {"name": appeal.citizen_name, "phone": appeal.citizen_phone}
-
-
-@transaction.atomic
 def appeal_mark_reviewed(*, actor: User, appeal: Appeal, reason: str) -> Appeal:
-    """All work orders of a dispatched appeal are accepted: ready for the return visit."""
+    """All work orders of a dispatched appeal are accepted: ready for the return visit,
+    which the caller schedules (apps.followups.services.visit_schedule_when_reviewed)."""
     appeal = _lock(appeal, None)
     if appeal.status == Appeal.Status.REVIEWED:
         return appeal
     appeal.move_to(Appeal.Status.REVIEWED)
-    _save(appeal, actor=actor, reason=reason, fields=["status"])
+    versioning.save(appeal, actor=actor, reason=reason, fields=["status"])
     record(
         actor=actor,
         action="appeal.reviewed",
@@ -261,10 +263,6 @@ def appeal_mark_reviewed(*, actor: User, appeal: Appeal, reason: str) -> Appeal:
         reason=reason,
         changes={"status": ["dispatched", "reviewed"]},
     )
-    # The citizen is called back next working day; the appeal closes after the visit.
-    from apps.followups.services import visit_schedule
-
-    visit_schedule(actor=actor, appeal=appeal)
     return appeal
 
 
@@ -278,7 +276,7 @@ def appeal_mark_dispatched(*, actor: User, appeal: Appeal, reason: str, expected
         appeal.move_to(Appeal.Status.DISPATCHED)
         if old == Appeal.Status.RECEIVED:
             appeal.concluded_at, appeal.concluded_by = timezone.now(), actor
-        _save(appeal, actor=actor, reason=reason, fields=["status", "concluded_at", "concluded_by"])
+        versioning.save(appeal, actor=actor, reason=reason, fields=["status", "concluded_at", "concluded_by"])
     return appeal
 
 
@@ -293,13 +291,13 @@ def appeal_escalate(*, actor: User, appeal: Appeal, reason: str) -> Appeal:
     if appeal.status not in {Appeal.Status.RECEIVED, Appeal.Status.DISPATCHED}:
         raise DomainError(_("Only appeals being handled can be escalated."))
     appeal.is_escalated, appeal.escalated_at = True, timezone.now()
-    _save(appeal, actor=actor, reason=reason, fields=["is_escalated", "escalated_at"])
+    versioning.save(appeal, actor=actor, reason=reason, fields=["is_escalated", "escalated_at"])
     record(actor=actor, action="appeal.escalated", target=appeal, reason=reason)
     notifications.notify_role(
         role=User.Role.CITY_LEADER,
         title=_("Escalated to the city government: %(number)s") % {"number": appeal.tracking_number},
         body=reason,
-        link=f"/admin/appeals/appeal/{appeal.pk}/change/",
+        link=admin_change_url(appeal),
     )
     return appeal
 
@@ -314,7 +312,7 @@ def appeal_exclude_from_appraisal(*, actor: User, appeal: Appeal, reason: str) -
             _("Appeal %(number)s is already excluded from appraisal.") % {"number": appeal.tracking_number}
         )
     appeal.is_excluded_from_appraisal, appeal.exclusion_reason = True, reason
-    _save(appeal, actor=actor, reason=reason, fields=["is_excluded_from_appraisal", "exclusion_reason"])
+    versioning.save(appeal, actor=actor, reason=reason, fields=["is_excluded_from_appraisal", "exclusion_reason"])
     record(actor=actor, action="appeal.excluded_from_appraisal", target=appeal, reason=reason)
     return appeal
 
@@ -328,7 +326,7 @@ def appeal_close(*, actor: User, appeal: Appeal, reason: str) -> Appeal:
     old = appeal.status
     appeal.move_to(Appeal.Status.CLOSED)
     appeal.closed_at = timezone.now()
-    _save(appeal, actor=actor, reason=reason, fields=["status", "closed_at"])
+    versioning.save(appeal, actor=actor, reason=reason, fields=["status", "closed_at"])
     record(actor=actor, action="appeal.closed", target=appeal, reason=reason, changes={"status": [old, "closed"]})
     return appeal
 
@@ -340,6 +338,6 @@ def appeal_reopen(*, actor: User, appeal: Appeal, reason: str) -> Appeal:
     appeal = _lock(appeal, None)
     old = appeal.status
     appeal.move_to(Appeal.Status.DISPATCHED)
-    _save(appeal, actor=actor, reason=reason, fields=["status"])
+    versioning.save(appeal, actor=actor, reason=reason, fields=["status"])
     record(actor=actor, action="appeal.reopened", target=appeal, reason=reason, changes={"status": [old, "dispatched"]})
     return appeal

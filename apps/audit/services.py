@@ -7,12 +7,14 @@ from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, transaction
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext
 
-from apps.audit.chain import GENESIS, compute_hash
-from apps.audit.models import AuditEvent
+from apps.audit.chain import GENESIS, compute_hash, verify_chain
+from apps.audit.models import AuditEvent, ChainAlert
 from apps.core.request_context import current_client_ip, current_request_id
+from apps.notifications.services import notify_role
 
 # Any constant: the key of the PostgreSQL advisory lock that serialises chain appends.
 _CHAIN_LOCK_KEY = 7_345_120_001
@@ -135,10 +137,6 @@ def record(
 def chain_check(*, actor, source: str):
     """Verify the whole chain; on a break write a ChainAlert and notify the audit admins.
     The verification itself is logged (outcome success or failure). Returns the report."""
-    from apps.audit.chain import verify_chain
-    from apps.audit.models import ChainAlert
-    from apps.notifications.services import notify_role
-
     report = verify_chain()
     with transaction.atomic():
         record(
@@ -157,6 +155,6 @@ def chain_check(*, actor, source: str):
                 role="audit_admin",
                 title=gettext("Action log broken at entry #%(seq)d") % {"seq": report.broken_seq},
                 body=report.problem,
-                link="/admin/audit/chainalert/",
+                link=reverse("admin:audit_chainalert_changelist"),
             )
     return report

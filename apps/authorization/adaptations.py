@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 from apps.appeals.models import Appeal, Category
 from apps.audit.services import record
 from apps.authorization.models import RuleAdaptation
+from apps.core.admin_links import admin_change_url
 from apps.core.exceptions import DomainError, InvalidTransition, NotPermitted
 from apps.core.history import set_history_context
 from apps.core.process_cache import short_lived
@@ -152,7 +153,7 @@ def rule_adaptation_issue(
         "end": _local(valid_until),
         "reason": reason,
     }
-    link = f"/admin/authorization/ruleadaptation/{adaptation.pk}/change/"
+    link = admin_change_url(adaptation)
     for role in (R.OPERATOR, R.DISPATCHER):
         notifications.notify_role(role=role, title=title, body=body, link=link)
     return adaptation

@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from apps.appeals.models import Appeal
 from apps.audit.services import record
 from apps.authorization.models import Consultation, ConsultationInvite
+from apps.core.admin_links import admin_change_url
 from apps.core.exceptions import DomainError, InvalidTransition, NotFoundForActor, NotPermitted
 from apps.core.history import set_history_context
 from apps.core.text_limits import LONG_TEXT
@@ -38,7 +39,7 @@ def _local(instant) -> str:
 
 
 def _invite_link(invite: ConsultationInvite) -> str:
-    return f"/admin/authorization/consultationinvite/{invite.pk}/change/"
+    return admin_change_url(invite)
 
 
 # --- Scope ---------------------------------------------------------------------------------

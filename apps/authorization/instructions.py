@@ -17,7 +17,8 @@ from django.utils.translation import gettext as _
 from apps.appeals.models import Appeal
 from apps.audit.services import record
 from apps.authorization.models import Instruction, InstructionReceipt
-from apps.core import working_calendar
+from apps.core import versioning, working_calendar
+from apps.core.admin_links import admin_change_url
 from apps.core.exceptions import DomainError, InvalidTransition, NotFoundForActor, NotPermitted
 from apps.core.history import set_history_context
 from apps.core.text_limits import LONG_TEXT
@@ -40,7 +41,7 @@ def _local(instant) -> str:
 
 
 def _receipt_link(receipt: InstructionReceipt) -> str:
-    return f"/admin/authorization/instructionreceipt/{receipt.pk}/change/"
+    return admin_change_url(receipt)
 
 
 # --- Scope ---------------------------------------------------------------------------------
@@ -183,10 +184,11 @@ def instruction_issue(
 
 
 def _lock(receipt: InstructionReceipt) -> InstructionReceipt:
-    return (
-        InstructionReceipt.objects.select_for_update(of=("self",))
-        .select_related("instruction__appeal", "instruction__issued_by", "department")
-        .get(pk=receipt.pk)
+    # Receipts carry no version: each step happens once and is refused the second time.
+    return versioning.lock(
+        InstructionReceipt.objects.select_related("instruction__appeal", "instruction__issued_by", "department"),
+        pk=receipt.pk,
+        of=("self",),
     )
 
 

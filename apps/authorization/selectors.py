@@ -1,4 +1,5 @@
-"""Reads for leaders: their queue of requests, and their own figures."""
+"""Reads for leaders: their queue of requests, their own figures, and the appeals they may
+pick for an instruction or a consultation."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ import statistics
 from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
 from django.utils import timezone
 
+from apps.appeals.models import Appeal
+from apps.appeals.selectors import appeal_search
 from apps.authorization.models import ApprovalRequest, ApprovalRequestUserObjectPermission, Delegation
 from apps.organization.models import User
 from apps.tasks import permissions as task_permissions
@@ -33,6 +36,26 @@ def approval_list_for(user: User, qs: QuerySet[ApprovalRequest] | None = None) -
         return qs.filter(department_id=user.department_id)
     if user.role in {User.Role.DISPATCHER, User.Role.OPERATOR}:
         return qs.filter(requested_by=user)
+    return qs.none()
+
+
+def appeal_list_to_pick(user: User, *, term: str = "") -> QuerySet[Appeal]:
+    """The appeals `user` may pick when issuing an instruction (批示) or opening a
+    consultation (会商), newest first, matching `term`: the appeals they may see.
+
+    City leaders: escalated and P0 appeals (as on the appeal pages). Department leaders:
+    appeals with a work order of their department or shared with it (one EXISTS over
+    tasks.permissions.visible_tasks), found by tracking number or words, never by a
+    citizen's phone. Anyone else: none (the services check the rest).
+    """
+    qs = Appeal.objects.select_related("category", "area").order_by("-received_at", "-id")
+    if not user.is_authenticated or not user.is_active:
+        return qs.none()
+    if user.role == User.Role.CITY_LEADER:
+        return appeal_search(qs.filter(Q(is_escalated=True) | Q(priority=Appeal.Priority.P0)), term)
+    if user.role == User.Role.DEPT_LEADER and user.department_id:
+        handled = task_permissions.visible_tasks(user).filter(appeal=OuterRef("pk"))
+        return appeal_search(qs.filter(Exists(handled)), term, by_phone=False)
     return qs.none()
 
 

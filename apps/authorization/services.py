@@ -2,7 +2,9 @@
 
 An approval's effect (extension, reassignment, closure, exclusion, escalation) is applied
 by `approval_decide` in the same transaction as the decision, through the owning app's
-service, so a decision and its effect are never apart.
+service, so a decision and its effect are never apart. Authorization sits above appeals,
+tasks and followups and orchestrates them (an approved closure that completes the appeal
+schedules its return visit).
 """
 
 from __future__ import annotations
@@ -20,11 +22,13 @@ from apps.appeals.models import Appeal
 from apps.audit.services import record
 from apps.authorization import authority
 from apps.authorization.models import ApprovalRequest, ApprovalRequestUserObjectPermission, Delegation, Kind
-from apps.core import working_calendar
+from apps.core import versioning, working_calendar
+from apps.core.admin_links import admin_change_url
 from apps.core.exceptions import DomainError, NotFoundForActor, NotPermitted, StaleObject
 from apps.core.history import set_history_context
 from apps.core.text_limits import clip
 from apps.core.validation import require_text
+from apps.followups import services as followup_services
 from apps.notifications import services as notifications
 from apps.organization.models import Department, User
 from apps.tasks import permissions as task_permissions
@@ -194,7 +198,7 @@ def _route(request: ApprovalRequest, leaders: list[User], *, actor: User) -> Non
         title=_("Approval needed: %(kind)s for %(number)s")
         % {"kind": request.get_kind_display(), "number": request.appeal.tracking_number},
         body=request.reason,
-        link=f"/admin/authorization/approvalrequest/{request.pk}/change/",
+        link=admin_change_url(request),
     )
     record(
         actor=actor,
@@ -291,10 +295,12 @@ def _appeal_department(appeal: Appeal) -> Department:
 
 
 def _lock(request: ApprovalRequest, expected_version: int | None) -> ApprovalRequest:
-    locked = (
-        ApprovalRequest.objects.select_for_update(of=("self",))
-        .select_related("appeal", "task", "department", "decided_by")
-        .get(pk=request.pk)
+    # A decided request is refused naming who decided it, before any version check: that
+    # is what a second decider needs to know.
+    locked = versioning.lock(
+        ApprovalRequest.objects.select_related("appeal", "task", "department", "decided_by"),
+        pk=request.pk,
+        of=("self",),
     )
     if locked.status != ApprovalRequest.Status.PENDING:
         who = locked.decided_by or locked.requested_by
@@ -306,8 +312,7 @@ def _lock(request: ApprovalRequest, expected_version: int | None) -> ApprovalReq
                 "when": timezone.localtime(locked.decided_at or locked.updated_at).strftime("%Y-%m-%d %H:%M"),
             }
         )
-    if expected_version is not None and locked.version != expected_version:
-        raise StaleObject(_("The request changed after you opened it. Reload and try again."))
+    versioning.check(locked, expected_version, _("The request changed after you opened it. Reload and try again."))
     return locked
 
 
@@ -348,9 +353,7 @@ def approval_decide(
     request.status = ApprovalRequest.Status.APPROVED if approve else ApprovalRequest.Status.REJECTED
     request.decided_by, request.decided_at, request.comment = actor, now, comment
     request.next_escalation_at = None
-    request.version += 1
-    set_history_context(request, actor=actor, reason=comment)
-    request.save()
+    versioning.save(request, actor=actor, reason=comment)
     record(
         actor=actor,
         action="approval.approved" if approve else "approval.rejected",
@@ -373,7 +376,7 @@ def approval_decide(
             "status": request.get_status_display(),
         },
         body=comment,
-        link=f"/admin/authorization/approvalrequest/{request.pk}/change/",
+        link=admin_change_url(request),
     )
     return request
 
@@ -387,7 +390,9 @@ def _apply(request: ApprovalRequest, *, actor: User, comment: str) -> None:
     elif request.kind == Kind.RETURN:
         task_services.task_reassign(actor=actor, task=request.task, to=request.target_department, reason=reason)
     elif request.kind == Kind.CLOSURE:
-        task_services.task_close_unresolvable(actor=actor, task=request.task, reason=reason)
+        task = task_services.task_close_unresolvable(actor=actor, task=request.task, reason=reason)
+        # Was it the appeal's last open work order? Then the citizen is called back.
+        followup_services.visit_schedule_when_reviewed(actor=actor, appeal=task.appeal)
     elif request.kind == Kind.EXCLUSION:
         # The appeal keeps the requester's grounds; the decision is on the request and in the log.
         appeal_services.appeal_exclude_from_appraisal(actor=actor, appeal=request.appeal, reason=request.reason)
@@ -423,9 +428,7 @@ def approval_withdraw(*, actor: User, request: ApprovalRequest, reason: str) -> 
         raise NotPermitted(_("Only the person who asked can withdraw a request."))
     request.status = ApprovalRequest.Status.WITHDRAWN
     request.next_escalation_at = None
-    request.version += 1
-    set_history_context(request, actor=actor, reason=reason)
-    request.save()
+    versioning.save(request, actor=actor, reason=reason)
     record(actor=actor, action="approval.withdrawn", target=request, reason=reason)
     return request
 
@@ -466,7 +469,7 @@ def approval_sweep(*, actor: User, now: dt.datetime | None = None) -> dict:
                     title=_("Reminder: %(kind)s request for %(number)s is waiting for you")
                     % {"kind": request.get_kind_display(), "number": request.appeal.tracking_number},
                     body=request.reason,
-                    link=f"/admin/authorization/approvalrequest/{request.pk}/change/",
+                    link=admin_change_url(request),
                 )
                 request.reminded_at = now
                 request.next_escalation_at = _remind_after(now)
@@ -484,9 +487,7 @@ def approval_sweep(*, actor: User, now: dt.datetime | None = None) -> dict:
                 else:
                     request.next_escalation_at = None  # already at the top: the reminder stands
                 reason, action = _("handed up: pending too long"), "approval.handed_up"
-            request.version += 1
-            set_history_context(request, actor=actor, reason=reason)
-            request.save()
+            versioning.save(request, actor=actor, reason=reason)
             record(
                 actor=actor,
                 action=action,

@@ -9,6 +9,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.module_loading import import_string
 
+from apps.appeals.models import Appeal
 from apps.outbox.services import enqueue
 
 JOB = "followups.citizen_message"
@@ -30,8 +31,6 @@ def render(appeal, kind: str, *, due: str = "") -> str:
 
 
 def deliver(*, appeal_id: int, kind: str, due: str = "") -> None:
-    from apps.appeals.models import Appeal
-
     appeal = Appeal.objects.get(pk=appeal_id)
     if appeal.is_anonymous or not appeal.citizen_phone:
         return

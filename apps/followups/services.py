@@ -2,6 +2,10 @@
 
 Each function: lock the row, check the actor and the state (and the version the user
 saw), write with history and one action-log entry, queue messages through the outbox.
+
+Followups sit above appeals and tasks, whose services know nothing of visits: the steps
+that lead to a visit (a direct answer, the review of the last reply) are orchestrated
+here, by `appeal_answer_and_sample` and `task_review_and_schedule`.
 """
 
 from __future__ import annotations
@@ -16,8 +20,9 @@ from django.utils.translation import gettext as _
 from apps.appeals import services as appeal_services
 from apps.appeals.models import Appeal
 from apps.audit.services import record
-from apps.core import working_calendar
-from apps.core.exceptions import DomainError, InvalidTransition, StaleObject
+from apps.core import versioning, working_calendar
+from apps.core.admin_links import admin_change_url
+from apps.core.exceptions import DomainError, InvalidTransition
 from apps.core.history import set_history_context
 from apps.core.text_limits import clip
 from apps.core.validation import limit_text, require_text
@@ -25,6 +30,7 @@ from apps.followups import citizen_messages, permissions
 from apps.followups.models import SATISFIED_GRADES, Satisfaction, Visit, VisitAttempt
 from apps.notifications import services as notifications
 from apps.organization.models import User
+from apps.organization.selectors import staff_list
 from apps.tasks import services as task_services
 from apps.tasks.models import Task
 
@@ -50,20 +56,17 @@ def _due(now):
 
 
 def _lock(visit: Visit, expected_version: int | None) -> Visit:
-    locked = (
-        Visit.objects.select_for_update(of=("self",))
-        .select_related("appeal", "task", "department", "recheck_of")
-        .get(pk=visit.pk)
+    return versioning.lock(
+        Visit.objects.select_related("appeal", "task", "department", "recheck_of"),
+        pk=visit.pk,
+        expected_version=expected_version,
+        stale_message=_("Someone else changed this return visit after you opened it. Reload and try again."),
+        of=("self",),
     )
-    if expected_version is not None and locked.version != expected_version:
-        raise StaleObject(_("Someone else changed this return visit after you opened it. Reload and try again."))
-    return locked
 
 
 def _save(visit: Visit, *, actor, reason: str) -> None:
-    visit.version += 1
-    set_history_context(visit, actor=actor, reason=reason)
-    visit.save()
+    versioning.save(visit, actor=actor, reason=reason)
 
 
 def _create(*, actor, appeal: Appeal, kind: str, task: Task | None, reason: str, recheck_of=None) -> Visit:
@@ -92,8 +95,8 @@ def _create(*, actor, appeal: Appeal, kind: str, task: Task | None, reason: str,
 
 
 def visit_schedule(*, actor: User, appeal: Appeal) -> Visit:
-    """Called when every work order of an appeal is accepted (the appeal is reviewed):
-    a visit is due the next working day. At most one open visit per appeal."""
+    """For a reviewed appeal (every work order accepted): a visit is due the next working
+    day. At most one open visit per appeal."""
     open_visit = Visit.objects.filter(appeal=appeal, status=Visit.Status.SCHEDULED).exclude(kind=Visit.Kind.RECHECK)
     existing = open_visit.first()
     if existing is not None:
@@ -108,6 +111,44 @@ def visit_schedule(*, actor: User, appeal: Appeal) -> Visit:
     citizen_messages.queue(appeal, "reply_ready")
     citizen_messages.queue(appeal, "visit_coming", due_at=visit.due_at)
     return visit
+
+
+def visit_schedule_when_reviewed(*, actor: User, appeal: Appeal) -> Visit | None:
+    """After a step that may have accepted an appeal's last work order (a review, an
+    approved closure): once the appeal is reviewed, its return visit is scheduled.
+    Nothing while work orders are still open."""
+    reviewed = Appeal.objects.filter(pk=appeal.pk, status=Appeal.Status.REVIEWED).first()
+    return visit_schedule(actor=actor, appeal=reviewed) if reviewed is not None else None
+
+
+@transaction.atomic
+def task_review_and_schedule(
+    *, actor: User, task: Task, accept: bool, comment: str = "", expected_version: int | None = None
+) -> Task:
+    """审核 and what follows it: tasks.services.task_review accepts the reply (or sends it
+    back); when that was the appeal's last open work order the appeal is now reviewed and
+    the citizen's return visit is scheduled, in the same transaction."""
+    task = task_services.task_review(
+        actor=actor, task=task, accept=accept, comment=comment, expected_version=expected_version
+    )
+    if accept:
+        visit_schedule_when_reviewed(actor=actor, appeal=task.appeal)
+    return task
+
+
+@transaction.atomic
+def appeal_answer_and_sample(
+    *, actor: User, appeal: Appeal, answer: str, expected_version: int | None = None
+) -> Appeal:
+    """直接答复 and what follows it: appeals.services.appeal_answer_directly answers the
+    appeal at intake, then, in the same transaction, a sample is kept for a return visit
+    and the others close (visit_sample_direct_answer). Returns the appeal as it now is."""
+    appeal = appeal_services.appeal_answer_directly(
+        actor=actor, appeal=appeal, answer=answer, expected_version=expected_version
+    )
+    visit_sample_direct_answer(actor=actor, appeal=appeal)
+    appeal.refresh_from_db()
+    return appeal
 
 
 def visit_sample_direct_answer(*, actor: User, appeal: Appeal) -> Visit | None:
@@ -171,7 +212,7 @@ def visit_call_contact(*, actor: User, visit: Visit) -> dict | None:
         raise DomainError(_("Start the call first, then record what happened."))
     if not visit.appeal.citizen_phone:
         return None
-    return appeal_services.appeal_reveal_contact(actor=actor, appeal=visit.appeal, reason=_("return visit call"))
+    return task_services.appeal_reveal_contact(actor=actor, appeal=visit.appeal, reason=_("return visit call"))
 
 
 def _attempt(visit: Visit, *, actor, reached: bool, note: str, now) -> VisitAttempt:
@@ -313,8 +354,6 @@ def visit_record_outcome(
 def _reopen(*, actor: User, visit: Visit, reason: str) -> None:
     """重办 and its ladder: the second reopen tells the department's leaders, the third
     escalates the appeal to the city government."""
-    from apps.organization.selectors import staff_list
-
     appeal_services.appeal_reopen(actor=actor, appeal=visit.appeal, reason=reason)
     task = task_services.task_reopen(actor=actor, task=visit.task, reason=reason)
     number = visit.appeal.tracking_number
@@ -328,7 +367,7 @@ def _reopen(*, actor: User, visit: Visit, reason: str) -> None:
             user_ids=leaders,
             title=_("Reopened a second time: %(number)s") % {"number": number},
             body=reason,
-            link=f"/admin/tasks/task/{task.pk}/change/",
+            link=admin_change_url(task),
         )
         record(
             actor=actor, action="visit.reopen_leader_notified", target=task, reason=reason, changes={"leaders": leaders}
@@ -343,7 +382,7 @@ def _reopen(*, actor: User, visit: Visit, reason: str) -> None:
                 role=User.Role.CITY_LEADER,
                 title=_("Escalated appeal reopened again: %(number)s") % {"number": number},
                 body=escalation,
-                link=f"/admin/appeals/appeal/{appeal.pk}/change/",
+                link=admin_change_url(appeal),
             )
         else:
             appeal_services.appeal_escalate(actor=actor, appeal=appeal, reason=escalation)

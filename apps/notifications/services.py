@@ -1,7 +1,13 @@
-"""Notifications to staff. Producers enqueue a job; the consumer writes the inbox rows."""
+"""Notifications to staff. Producers enqueue a job; the consumer writes the inbox rows.
+
+Infrastructure below the organisation: audiences are resolved against the user model
+(settings.AUTH_USER_MODEL, whose `role` and `is_service_account` they read) without
+importing apps.organization, which itself notifies.
+"""
 
 from __future__ import annotations
 
+from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
@@ -25,11 +31,23 @@ def notify_group(*, group_name: str, title: str, body: str = "", link: str = "")
     enqueue(DELIVER_JOB, audience={"group": group_name}, title=str(title), body=str(body), link=link)
 
 
+def _recipients(audience: dict) -> list[int]:
+    """Active staff in an audience: {"role": r} | {"user_ids": [...]} | {"group": name}."""
+    qs = get_user_model().objects.filter(is_active=True, is_service_account=False)
+    if "role" in audience:
+        qs = qs.filter(role=audience["role"])
+    elif "user_ids" in audience:
+        qs = qs.filter(pk__in=audience["user_ids"])
+    elif "group" in audience:
+        qs = qs.filter(groups__name=audience["group"])
+    else:
+        raise ValueError(f"Unknown audience: {audience!r}")
+    return list(qs.values_list("pk", flat=True))
+
+
 def deliver(*, audience: dict, title: str, body: str, link: str, source_job=None) -> int:
     """Write one inbox row per active recipient. Called by the outbox consumer."""
-    from apps.organization.selectors import active_user_ids_for_audience
-
-    recipients = active_user_ids_for_audience(audience)
+    recipients = _recipients(audience)
     Notification.objects.bulk_create(
         [
             Notification(recipient_id=uid, title=title[:200], body=body, link=link, source_job=source_job)

@@ -4,9 +4,12 @@ from django.contrib.auth.models import Group
 from django.utils.translation import gettext_lazy as _
 
 from apps.core.admin_forms import HistoryAdmin, LargeTableAdmin, ServiceAdminMixin
-from apps.organization import services
+from apps.core.models import CalendarDay, CalendarYear
+from apps.organization import calendar, services
 from apps.organization.forms import (
     AreaForm,
+    CalendarDayForm,
+    CalendarYearForm,
     DepartmentForm,
     StaffChangeForm,
     StaffCreateForm,
@@ -88,3 +91,32 @@ class StaffAdmin(ServiceAdminMixin, NoDeleteMixin, HistoryAdmin, UserAdmin, Larg
         for user in queryset:
             services.staff_unlock(actor=request.user, user=user, reason=_("unlocked in the admin"))
         self.message_user(request, _("Sign-in unlocked for %(n)d account(s).") % {"n": len(queryset)}, messages.SUCCESS)
+
+
+# --- The working calendar (models in apps.core; the system admin keeps it) ---------------------
+
+
+@admin.register(CalendarYear)
+class CalendarYearAdmin(ServiceAdminMixin, HistoryAdmin):
+    form = CalendarYearForm
+    list_display = ["year", "is_published", "source", "note", "updated_at"]
+    list_filter = ["is_published"]
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(CalendarDay)
+class CalendarDayAdmin(ServiceAdminMixin, HistoryAdmin):
+    form = CalendarDayForm
+    list_display = ["date", "weekday_label", "kind", "name"]
+    list_filter = ["kind"]
+    search_fields = ["name", "=date"]
+    date_hierarchy = "date"  # a few hundred rows: cheap here
+
+    @admin.display(description=_("weekday"))
+    def weekday_label(self, obj):
+        return [_("Mon"), _("Tue"), _("Wed"), _("Thu"), _("Fri"), _("Sat"), _("Sun")][obj.date.weekday()]
+
+    def delete_model(self, request, obj):
+        calendar.calendar_day_delete(actor=request.user, instance=obj, reason=_("deleted in the admin"))

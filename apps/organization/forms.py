@@ -4,8 +4,9 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from apps.core.admin_forms import ServiceModelForm
+from apps.core.models import CalendarDay, CalendarYear
 from apps.core.text_limits import SHORT_TEXT
-from apps.organization import services
+from apps.organization import calendar, services
 from apps.organization.models import Area, Department, User
 
 
@@ -140,4 +141,46 @@ class StaffPasswordForm(AdminPasswordChangeForm):
             user=self.user,
             password=self.cleaned_data["password1"],
             reason=self.cleaned_data["change_reason"],
+        )
+
+
+# --- The working calendar (models in apps.core) ----------------------------------------------
+
+
+class CalendarYearForm(ServiceModelForm):
+    class Meta:
+        model = CalendarYear
+        fields = ["year", "is_published", "note"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk and "year" in self.fields:
+            self.fields["year"].disabled = True
+
+    def run_service(self, *, actor, reason):
+        data = self.cleaned_data
+        return calendar.calendar_year_save(
+            actor=actor,
+            year=data["year"],
+            is_published=data["is_published"],
+            note=data["note"],
+            reason=reason,
+            instance=self.instance if self.instance.pk else None,
+        )
+
+
+class CalendarDayForm(ServiceModelForm):
+    class Meta:
+        model = CalendarDay
+        fields = ["date", "kind", "name"]
+
+    def run_service(self, *, actor, reason):
+        data = self.cleaned_data
+        return calendar.calendar_day_save(
+            actor=actor,
+            day=data["date"],
+            kind=data["kind"],
+            name=data["name"],
+            reason=reason,
+            instance=self.instance if self.instance.pk else None,
         )

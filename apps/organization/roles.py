@@ -346,6 +346,12 @@ WORKBENCH: dict[str, list[tuple]] = {
     ],
 }
 
+# Where a role lands after logging in, when the login did not ask for a page (?next=):
+# its main page. Roles not listed land on the workbench above (the admin index).
+LANDING: dict[str, str] = {
+    Role.VISIT_AGENT: "admin:followups_visit_changelist",  # the return-visit queue (README)
+}
+
 
 def group_name(role: str) -> str:
     return f"{ROLE_GROUP_PREFIX}{role}"

@@ -27,16 +27,3 @@ def staff_list(*, department: Department | None = None, role: str | None = None)
         qs = qs.filter(role=role)
     return qs
 
-
-def active_user_ids_for_audience(audience: dict) -> list[int]:
-    """Resolve a notification audience: {"role": r} | {"user_ids": [...]} | {"group": name}."""
-    qs = User.objects.filter(is_active=True, is_service_account=False)
-    if "role" in audience:
-        qs = qs.filter(role=audience["role"])
-    elif "user_ids" in audience:
-        qs = qs.filter(pk__in=audience["user_ids"])
-    elif "group" in audience:
-        qs = qs.filter(groups__name=audience["group"])
-    else:
-        raise ValueError(f"Unknown audience: {audience!r}")
-    return list(qs.values_list("pk", flat=True))

@@ -1,7 +1,7 @@
 """seed_city: a synthetic city at scale, reproducible from a seed (issue 4).
 
 The phases, in order:
-1. calendar  - the official holiday calendar for the period (through apps.core.services);
+1. calendar  - the official holiday calendar for the period (through apps.organization.calendar);
 2. city      - areas, departments with their groups, staff in role + department groups,
                written in bulk with "+" history rows and action-log entries, dated a week
                before the period starts;
@@ -295,7 +295,7 @@ def ensure_calendar(actor, first_day: dt.date, last_day: dt.date) -> list[int]:
     """Official holidays for the period's years, if not entered yet (deadlines and daily
     volumes depend on them). Years the chinese-calendar library does not cover stay
     Monday-Friday, as in production."""
-    from apps.core.services import calendar_import_library
+    from apps.organization.calendar import calendar_import_library
 
     missing = [y for y in range(first_day.year, last_day.year + 2) if not working_calendar.is_year_published(y)]
     loaded = calendar_import_library(actor=actor, years=missing, reason=REASON) if missing else []

@@ -16,10 +16,10 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from apps.audit.services import record
+from apps.casefile import timeline
 from apps.core.admin_actions import ObjectAction, ObjectActionsMixin
 from apps.core.admin_forms import HistoryAdmin, LargeTableAdmin, ReadOnlyAdminMixin, ServiceAdminMixin
 from apps.organization.models import Department, User
-from apps.casefile import timeline
 from apps.supervision import conduct, exports, permissions, responsibility, services
 from apps.supervision.forms import AccountabilityForm, AnswerForm, CloseForm, HistoryQueryForm, PeriodForm
 from apps.supervision.models import AccountabilityEvidence, AccountabilityRecord, SupervisionCase, TracedAppeal

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from django.db.models import Count, F, QuerySet
 from django.utils.translation import gettext_lazy as _
 
+from apps.authorization.models import ApprovalRequest
 from apps.tasks.models import Task
 
 
@@ -55,8 +56,6 @@ def _appeals_returned_more_than_twice():
 
 
 def _tasks_extended_twice():
-    from apps.authorization.models import ApprovalRequest
-
     return (
         ApprovalRequest.objects.filter(kind="extension", status="approved", task__isnull=False)
         .order_by()

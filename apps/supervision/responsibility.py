@@ -14,7 +14,10 @@ from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from apps.authorization.models import ApprovalRequest
 from apps.core import working_calendar
+from apps.followups.models import Visit
+from apps.tasks.models import Task
 
 # Who holds a work order in each status: the department, or the centre (reviewing a reply).
 DEPARTMENT_HOLDS = {"pending_sign", "in_progress", "return_requested"}
@@ -127,10 +130,6 @@ def _name(user) -> str:
 
 
 def appeal_responsibility(appeal) -> Responsibility:
-    from apps.authorization.models import ApprovalRequest
-    from apps.followups.models import Visit
-    from apps.tasks.models import Task
-
     result = Responsibility()
     tasks = list(
         Task.objects.filter(appeal=appeal)

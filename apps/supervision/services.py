@@ -15,8 +15,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from apps.audit.services import record
-from apps.core import working_calendar
-from apps.core.exceptions import DomainError, InvalidTransition, StaleObject
+from apps.core import versioning, working_calendar
+from apps.core.admin_links import admin_change_url
+from apps.core.exceptions import DomainError, InvalidTransition
 from apps.core.history import set_history_context
 from apps.core.text_limits import LONG_TEXT
 from apps.core.validation import limit_text, require_text
@@ -73,7 +74,7 @@ def _raise_step(*, actor, task, appeal_id, department_id, limit, level, missed_d
                "due": timezone.localtime(case.answer_due_at).strftime("%Y-%m-%d %H:%M")},
             body=_("Missed %(limit)s of work order %(task)s.")
             % {"limit": case.get_limit_display(), "task": case.task_id},
-            link=f"/admin/supervision/supervisioncase/{case.pk}/change/",
+            link=admin_change_url(case),
         )
     return case
 
@@ -161,16 +162,17 @@ def case_answer(*, actor: User, case: SupervisionCase, note: str, expected_versi
     """The department concerned answers a step with its rectification note (once)."""
     note = require_text(note, _("Say what was rectified and how."), limit=LONG_TEXT)
     permissions.ensure_can_answer(actor, case)
-    case = SupervisionCase.objects.select_for_update().get(pk=case.pk)
-    if expected_version is not None and case.version != expected_version:
-        raise StaleObject(_("Someone else changed this supervision case after you opened it. Reload and try again."))
+    case = versioning.lock(
+        SupervisionCase.objects.all(),
+        pk=case.pk,
+        expected_version=expected_version,
+        stale_message=_("Someone else changed this supervision case after you opened it. Reload and try again."),
+    )
     if case.answered_at is not None:
         raise InvalidTransition(_("This supervision case is already answered."))
     now = timezone.now()
     case.rectification_note, case.answered_at, case.answered_by = note, now, actor
-    case.version += 1
-    set_history_context(case, actor=actor, reason=note)
-    case.save()
+    versioning.save(case, actor=actor, reason=note)
     record(
         actor=actor,
         action="supervision.answered",
@@ -263,9 +265,12 @@ def accountability_record(
 
 
 def _lock_open(rec: AccountabilityRecord, expected_version) -> AccountabilityRecord:
-    rec = AccountabilityRecord.objects.select_for_update().get(pk=rec.pk)
-    if expected_version is not None and rec.version != expected_version:
-        raise StaleObject(_("Someone else changed this record after you opened it. Reload and try again."))
+    rec = versioning.lock(
+        AccountabilityRecord.objects.all(),
+        pk=rec.pk,
+        expected_version=expected_version,
+        stale_message=_("Someone else changed this record after you opened it. Reload and try again."),
+    )
     if rec.is_closed:
         raise InvalidTransition(_("A closed record is never edited: record a new one that amends it."))
     return rec
@@ -287,9 +292,7 @@ def accountability_update(
               "person": rec.subject_person_id}
     rec.finding = require_text(finding, _("State the finding."), limit=LONG_TEXT)
     rec.decision, rec.sanction, rec.subject_person = limit_text(decision, limit=LONG_TEXT), sanction, subject_person
-    rec.version += 1
-    set_history_context(rec, actor=actor, reason=reason)
-    rec.save()
+    versioning.save(rec, actor=actor, reason=reason)
     _add_evidence(rec, actor=actor, appeals=appeals, entry_refs=entry_refs, reason=reason)
     after = {"finding": rec.finding, "decision": rec.decision, "sanction": rec.sanction,
              "person": rec.subject_person_id}
@@ -309,9 +312,7 @@ def accountability_close(
     if not rec.decision.strip():
         raise DomainError(_("Record the decision before closing."))
     rec.status, rec.closed_at, rec.closed_by = AccountabilityRecord.Status.CLOSED, timezone.now(), actor
-    rec.version += 1
-    set_history_context(rec, actor=actor, reason=reason)
-    rec.save()
+    versioning.save(rec, actor=actor, reason=reason)
     record(actor=actor, action="accountability.closed", target=rec, reason=reason,
            changes={"status": ["open", "closed"]})
     return rec

@@ -22,6 +22,7 @@ from apps.core.admin_forms import (
 )
 from apps.core.exceptions import DomainError
 from apps.core.timefmt import countdown
+from apps.followups import services as followup_services
 from apps.organization.models import User
 from apps.tasks import admin_desk, permissions, services, sla
 from apps.tasks.forms import (
@@ -153,7 +154,7 @@ def _reply(user, task, data):
 
 def _review(user, task, data):
     accept = data["decision"] == "accept"
-    services.task_review(
+    followup_services.task_review_and_schedule(
         actor=user, task=task, accept=accept, comment=data["comment"], expected_version=data["version"]
     )
     return _("Reply accepted.") if accept else _("Reply sent back to the department.")
@@ -175,7 +176,7 @@ def _decide_return(user, task, data):
 
 
 def _reveal(user, task, data):
-    from apps.appeals.services import appeal_reveal_contact
+    from apps.tasks.services import appeal_reveal_contact
 
     contact = appeal_reveal_contact(actor=user, appeal=task.appeal, reason=data["reason"])
     return _("Citizen: %(name)s, phone %(phone)s (this view is logged).") % {

@@ -3,6 +3,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from apps.appeals.forms import department_autocomplete
+from apps.appeals.selectors import dispatch_suggestion
 from apps.core.admin_actions import ActionForm
 from apps.core.admin_forms import ServiceModelForm
 from apps.core.text_limits import LONG_TEXT
@@ -110,8 +111,6 @@ class ReturnDecisionForm(ActionForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         if self.obj is not None and not self.is_bound:
-            from apps.appeals.selectors import dispatch_suggestion
-
             suggestion = dispatch_suggestion(
                 category=self.obj.appeal.category, area=self.obj.appeal.area, exclude={self.obj.department_id}
             )

@@ -7,6 +7,7 @@ from django.utils.translation import pgettext_lazy
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
 from apps.appeals.models import Appeal, Category
+from apps.core.exceptions import InvalidTransition
 from apps.core.history import audited_history
 from apps.core.models import AuditedQuerySet, TimeStampedModel
 from apps.core.text_limits import LONG_TEXT, SHORT_TEXT
@@ -267,8 +268,6 @@ class Task(TimeStampedModel):
         return f"{self.appeal.tracking_number} · {self.department}"
 
     def move_to(self, status: str) -> None:
-        from apps.core.exceptions import InvalidTransition
-
         if status not in self.ALLOWED.get(self.status, set()):
             raise InvalidTransition(
                 _("This work order is “%(current)s”; it cannot become “%(new)s”.")

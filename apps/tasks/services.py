@@ -2,9 +2,15 @@
 
 Each transition: lock the row, check the actor and the state (and the version the user
 saw), write with history and one action-log entry, queue notifications via the outbox.
+
+Tasks sit above appeals and below followups and authorization: accepting the last work
+order marks the appeal reviewed here; the return visit that follows is scheduled by the
+caller (apps.followups.services.task_review_and_schedule).
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 from django.db import transaction
 from django.utils import timezone
@@ -13,9 +19,11 @@ from guardian.shortcuts import assign_perm
 
 from apps.appeals import services as appeal_services
 from apps.appeals.models import Appeal
+from apps.appeals.selectors import dispatch_suggestion
 from apps.audit.services import record
-from apps.core import working_calendar
-from apps.core.exceptions import DomainError, StaleObject
+from apps.core import versioning, working_calendar
+from apps.core.admin_links import admin_change_url
+from apps.core.exceptions import DomainError, NotPermitted
 from apps.core.history import set_history_context
 from apps.core.text_limits import LONG_TEXT
 from apps.core.validation import limit_text, require_text
@@ -23,16 +31,18 @@ from apps.notifications import services as notifications
 from apps.organization.models import Department, User
 from apps.organization.services import department_group_name
 from apps.tasks import permissions, sla
-from apps.tasks.models import Reminder, Task
+from apps.tasks.models import Reminder, SlaRule, Task
 
 RETURN_WINDOW_WORKING_DAYS = 2
 
 
-def _lock(task: Task, expected_version: int | None, *, actor=None) -> Task:
-    locked = Task.objects.select_for_update().select_related("appeal", "department").get(pk=task.pk)
-    if expected_version is not None and locked.version != expected_version:
-        raise StaleObject(_("Someone else changed this work order after you opened it. Reload and try again."))
-    return locked
+def _lock(task: Task, expected_version: int | None) -> Task:
+    return versioning.lock(
+        Task.objects.select_related("appeal", "department"),
+        pk=task.pk,
+        expected_version=expected_version,
+        stale_message=_("Someone else changed this work order after you opened it. Reload and try again."),
+    )
 
 
 def _note_misses(task: Task, *, actor, now) -> None:
@@ -57,9 +67,7 @@ def _reminded(task: Task) -> set[str]:
 
 def _save(task: Task, *, actor, reason: str) -> None:
     sla.refresh_deadlines(task, reminded_kinds=_reminded(task))
-    task.version += 1
-    set_history_context(task, actor=actor, reason=reason)
-    task.save()
+    versioning.save(task, actor=actor, reason=reason)
 
 
 def _notify_department(department: Department, title: str, body: str, task: Task) -> None:
@@ -67,20 +75,37 @@ def _notify_department(department: Department, title: str, body: str, task: Task
         group_name=department_group_name(department),
         title=title,
         body=body,
-        link=f"/admin/tasks/task/{task.pk}/change/",
+        link=admin_change_url(task),
     )
 
 
 # --- Dispatch ------------------------------------------------------------------------------
 
+# A leader's live rule adaptation (变通) may shorten the resolve limit of new work orders.
+# Adaptations belong to apps.authorization, which sits above tasks (its models point at
+# work orders), so it installs its lookup here when it starts (AuthorizationConfig.ready)
+# instead of tasks importing it. The lookup returns (amount, unit, adaptation) or None.
+ResolveLimitAdapter = Callable[..., tuple[int, str, object] | None]
+
+
+def _no_shorter_limit(*, category, area, at) -> None:
+    return None
+
+
+_adapted_resolve_limit: ResolveLimitAdapter = _no_shorter_limit
+
+
+def install_resolve_limit_adapter(adapter: ResolveLimitAdapter) -> None:
+    """Called once at start-up by apps.authorization with `adaptations.adapted_resolve_limit`."""
+    global _adapted_resolve_limit
+    _adapted_resolve_limit = adapter
+
 
 def _limits_for(appeal: Appeal, now) -> sla.Limits:
     """The rule table's limits, with the resolve limit shortened by a live adaptation (变通)
     when that ends earlier (an adaptation never lengthens a limit)."""
-    from apps.authorization.adaptations import adapted_resolve_limit
-
     limits = sla.rule_for(priority=appeal.priority, appeal_type=appeal.appeal_type, category=appeal.category)
-    adapted = adapted_resolve_limit(category=appeal.category, area=appeal.area, at=now)
+    adapted = _adapted_resolve_limit(category=appeal.category, area=appeal.area, at=now)
     if adapted is not None:
         amount, unit, _adaptation = adapted
         if sla.add_limit(now, amount, unit) < sla.add_limit(now, *limits.resolve):
@@ -150,8 +175,6 @@ def appeal_dispatch(
 
     The dispatch catalogue suggests the departments; choosing others needs a reason.
     """
-    from apps.appeals.selectors import dispatch_suggestion
-
     permissions.ensure_dispatcher(actor)
     co = [d for d in (co or []) if d.pk != lead.pk]
     if not lead.is_active or any(not d.is_active for d in co):
@@ -193,6 +216,30 @@ def appeal_dispatch(
         },
     )
     return lead_task
+
+
+# --- Citizen's contact -------------------------------------------------------------------------
+
+
+@transaction.atomic
+def appeal_reveal_contact(*, actor: User, appeal: Appeal, reason: str) -> dict:
+    """Show a citizen's full name and phone to someone entitled, with a logged reason.
+
+    Departments may reveal the contact of their own task's appeal to call the citizen,
+    except for confidential appeals, whose identity never reaches the departments. (It
+    lives here, not in apps.appeals, because which appeals a department handles is
+    decided by its work orders.)
+    """
+    reason = require_text(reason, _("Say why you need the citizen's contact details."))
+    allowed = actor.has_perm("appeals.view_citizen_contact")
+    if not allowed and actor.role in {User.Role.DEPT_STAFF, User.Role.DEPT_LEADER}:
+        if appeal.is_confidential:
+            raise NotPermitted(_("This appeal is confidential: the centre contacts the citizen for you."))
+        allowed = permissions.department_handles_appeal(actor, appeal)
+    if not allowed:
+        raise NotPermitted(_("You may not see this citizen's contact details."))
+    record(actor=actor, action="appeal.contact_revealed", target=appeal, reason=reason)
+    return {"name": appeal.citizen_name, "phone": appeal.citizen_phone}
 
 
 # --- Department steps ------------------------------------------------------------------------
@@ -342,7 +389,9 @@ def task_reassign(*, actor: User, task: Task, to: Department, reason: str) -> Ta
 
 
 def task_close_unresolvable(*, actor: User, task: Task, reason: str) -> Task:
-    """An approved closure as "cannot be resolved": the work order ends with that result."""
+    """An approved closure as "cannot be resolved": the work order ends with that result.
+    When it was the appeal's last open work order the appeal is reviewed; the caller then
+    schedules the return visit (apps.followups.services.visit_schedule_when_reviewed)."""
     task = _lock(task, None)
     if task.status not in {Task.Status.IN_PROGRESS, Task.Status.REPLIED}:
         raise DomainError(_("Only work orders in progress or replied can be closed."))
@@ -450,7 +499,9 @@ def task_reply(
 def task_review(
     *, actor: User, task: Task, accept: bool, comment: str = "", expected_version: int | None = None
 ) -> Task:
-    """审核: the centre accepts the reply, or sends it back with a reason."""
+    """审核: the centre accepts the reply, or sends it back with a reason. Accepting the
+    appeal's last open work order marks the appeal reviewed; the return visit is the
+    caller's next step (apps.followups.services.task_review_and_schedule does both)."""
     permissions.ensure_dispatcher(actor)
     comment = limit_text(comment)
     task = _lock(task, expected_version)
@@ -604,8 +655,6 @@ def sla_rule_save(
 ):
     """Create or change a time-limit rule. `limits` = {sign|contact|resolve: (amount, unit)}.
     Applies to work orders dispatched afterwards; running ones keep their due times."""
-    from apps.tasks.models import SlaRule
-
     reason = require_text(reason, _("A reason is required."))
     rule = instance or SlaRule()
     before = (
@@ -634,7 +683,7 @@ def sla_rule_save(
     rule.full_clean()
     set_history_context(rule, actor=actor, reason=reason)
     rule.save()
-    transaction.on_commit(sla._active_rules.clear)
+    transaction.on_commit(sla.invalidate_rules)
     after = {
         "priority": priority,
         "appeal_type": appeal_type,

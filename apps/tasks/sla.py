@@ -67,6 +67,11 @@ def _active_rules() -> list[dict]:
     )
 
 
+def invalidate_rules() -> None:
+    """Forget this process's copy of the rule table (after a rule is saved, on commit)."""
+    _active_rules.clear()
+
+
 def add_limit(start: dt.datetime, amount: int, unit: str) -> dt.datetime:
     if unit == LimitUnit.MINUTES:
         return start + dt.timedelta(minutes=amount)

@@ -37,7 +37,7 @@ def _open_work_order(w, number):
     return w
 
 
-def _sign_contact_reply(w, number, *, reply=REPLY, basis="", result="resolved", contact_note="电话联系市民，约定现场查看"):
+def _sign_contact_reply(w, number, *, reply=REPLY, basis="", result="resolved", contact_note="电话联系市民"):
     _open_work_order(w, number)
     if w.has_link("签收", within="#desk-actions"):
         w.action("sign").submit("#action-form")
@@ -119,7 +119,8 @@ def test_the_whole_loop_through_the_ui_as_each_role(walker):
     w.action("sign").submit("#action-form")
     w.action("reveal").fill_name("reason", "电话联系诉求人核实摊点位置").submit("#action-form")
     assert "13981234567" in w.messages()
-    w.action("contact").choose("method", "phone").fill_name("note", "已电话联系，约定周三现场查看").submit("#action-form")
+    w.action("contact").choose("method", "phone").fill_name("note", "已电话联系，约定周三现场查看")
+    w.submit("#action-form")
     w.action("request_extension").fill_name("days", "3").fill_name("reason", "需协调产权单位现场勘验")
     w.submit("#action-form")
     assert "赵志刚" in w.messages() and "部门负责人" in w.messages(), w.messages()  # who holds it

@@ -32,7 +32,9 @@ def _task_url(task, action=""):
 
 @pytest.fixture
 def dispatched(org, catalog, operator, dispatcher, holidays_2026):
-    appeal = make_appeal(operator=operator, category=catalog["leaf"], area=org["street"], content="路口占道摆摊，影响通行。")
+    appeal = make_appeal(
+        operator=operator, category=catalog["leaf"], area=org["street"], content="路口占道摆摊，影响通行。"
+    )
     task = task_services.appeal_dispatch(
         actor=dispatcher, appeal=appeal, lead=org["housing"], co=[org["market"]], override_reason="属地管理"
     )
@@ -197,7 +199,9 @@ def test_the_work_order_page_costs_the_same_queries_for_a_short_and_a_long_case(
     with django_assert_max_num_queries(40) as short:
         client.get(url)
     task = task_services.task_sign(actor=dept_staff, task=task)
-    task = task_services.task_record_contact(actor=dept_staff, task=task, contacted_at=None, method="phone", note="已联系")
+    task = task_services.task_record_contact(
+        actor=dept_staff, task=task, contacted_at=None, method="phone", note="已联系"
+    )
     for i in range(6):
         task = task_services.task_reply(actor=dept_staff, task=task, result="resolved", reply_text=f"第{i}次")
         task = task_services.task_review(actor=dispatcher, task=task, accept=False, comment=f"退回{i}")

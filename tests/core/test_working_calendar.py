@@ -15,7 +15,6 @@ from django.core.exceptions import ValidationError
 from apps.audit.models import AuditEvent
 from apps.core import working_calendar
 from apps.core.models import CalendarDay, CalendarYear
-from apps.core.services import calendar_day_delete, calendar_day_save, calendar_year_save
 from apps.core.working_calendar import (
     add_working_days,
     add_working_hours,
@@ -24,6 +23,7 @@ from apps.core.working_calendar import (
     next_working_day,
     years_missing_schedule,
 )
+from apps.organization.calendar import calendar_day_delete, calendar_day_save, calendar_year_save
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 # The calendar warning in templates/admin/base_site.html (its wording is translated).

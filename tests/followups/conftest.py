@@ -8,6 +8,7 @@ import pytest
 import time_machine
 from django.utils import timezone
 
+from apps.followups import services as followup_services
 from apps.tasks import services as task_services
 from tests.factories import make_appeal, make_user
 
@@ -47,7 +48,7 @@ def reply_and_accept(task, *, staff, dispatcher, text="已清理占道摊点并�
         actor=staff, task=task, contacted_at=None, method="phone", note="电话联系市民，约定现场查看"
     )
     task = task_services.task_reply(actor=staff, task=task, result="resolved", reply_text=text)
-    return task_services.task_review(actor=dispatcher, task=task, accept=True, comment="")
+    return followup_services.task_review_and_schedule(actor=dispatcher, task=task, accept=True, comment="")
 
 
 @pytest.fixture

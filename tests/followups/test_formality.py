@@ -8,7 +8,6 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from apps.appeals.services import appeal_answer_directly
 from apps.followups import services
 from apps.followups.formality import chi_square, formality_sweep, uniform_agents
 from apps.followups.models import Visit, VisitFlag
@@ -41,7 +40,7 @@ def direct_visit(org, catalog, operator):
     appeal = make_appeal(
         operator=operator, category=catalog["leaf"], area=org["street"], appeal_type="consultation", content=f"咨询{n}"
     )
-    appeal_answer_directly(actor=operator, appeal=appeal, answer="依据政策答复")
+    services.appeal_answer_and_sample(actor=operator, appeal=appeal, answer="依据政策答复")
     return appeal.visits.get()
 
 
@@ -197,10 +196,10 @@ def test_direct_answers_are_sampled_reproducibly(org, catalog, operator, setting
     assert 0.08 < sum(picks) / len(picks) < 0.12
     settings.FOLLOWUP_DIRECT_ANSWER_SAMPLE_RATE = 0.0
     appeal = make_appeal(operator=operator, category=catalog["leaf"], area=org["street"], appeal_type="consultation")
-    appeal = appeal_answer_directly(actor=operator, appeal=appeal, answer="按政策答复")
+    appeal = services.appeal_answer_and_sample(actor=operator, appeal=appeal, answer="按政策答复")
     assert appeal.status == "closed" and not appeal.visits.exists()
     settings.FOLLOWUP_DIRECT_ANSWER_SAMPLE_RATE = 1.0
     appeal = make_appeal(operator=operator, category=catalog["leaf"], area=org["street"], appeal_type="consultation")
-    appeal = appeal_answer_directly(actor=operator, appeal=appeal, answer="按政策答复")
+    appeal = services.appeal_answer_and_sample(actor=operator, appeal=appeal, answer="按政策答复")
     visit = appeal.visits.get()
     assert appeal.status == "answered" and visit.kind == Visit.Kind.DIRECT and visit.task is None

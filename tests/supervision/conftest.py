@@ -11,6 +11,7 @@ import pytest
 from django.utils import timezone
 
 from apps.authorization import services as authz
+from apps.followups import services as followup_services
 from apps.tasks import services as task_services
 from tests.factories import make_appeal
 
@@ -58,5 +59,6 @@ def scripted(org, catalog, operator, dispatcher, dept_staff, city_leader, holida
     move(at(3, 9, 15))
     task = task_services.task_reply(actor=dept_staff, task=task, result="resolved", reply_text="已补充现场照片")
     move(at(3, 10, 9))
-    task = task_services.task_review(actor=dispatcher, task=task, accept=True, comment="")
+    # As the review button does: the accepted reply is followed by the return visit.
+    task = followup_services.task_review_and_schedule(actor=dispatcher, task=task, accept=True, comment="")
     return {"appeal": appeal, "task": task, "leader": leader, "request": request}

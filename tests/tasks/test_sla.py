@@ -189,11 +189,11 @@ def test_the_rule_table_overrides_the_built_in_defaults_and_they_apply_without_a
     seeded = SlaRule.objects.get(priority="P3", appeal_type="", category=None, is_active=True)
     seeded.resolve_amount = 20
     seeded.save()
-    sla._active_rules.clear()  # the service (sla_rule_save) does this on commit
+    sla.invalidate_rules()  # the service (sla_rule_save) does this on commit
     assert sla.rule_for(priority="P3", appeal_type="help", category=catalog["leaf"]).resolve == (20, CD)
     seeded.is_active = False
     seeded.save()
-    sla._active_rules.clear()
+    sla.invalidate_rules()
     assert sla.rule_for(priority="P3", appeal_type="help", category=catalog["leaf"]) == sla.DEFAULT_LIMITS["P3"]
     assert sla.DEFAULT_LIMITS["P3"].resolve == (15, CD)
 

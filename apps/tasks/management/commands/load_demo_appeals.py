@@ -9,6 +9,8 @@ from django.db import transaction
 from apps.appeals import services as intake
 from apps.appeals.models import Appeal, Category
 from apps.appeals.selectors import dispatch_suggestion
+from apps.followups import services as followups
+from apps.followups.models import Visit
 from apps.organization.models import Area, User
 from apps.tasks import services
 
@@ -64,7 +66,7 @@ class Command(BaseCommand):
                 if i % 6 == 5:
                     continue  # left for the dispatcher: "to dispatch"
                 if i % 6 == 4 and not to_housing:
-                    intake.appeal_answer_directly(actor=operator, appeal=appeal, answer="已按政策库答复市民。")
+                    followups.appeal_answer_and_sample(actor=operator, appeal=appeal, answer="已按政策库答复市民。")
                     continue
                 suggestion = dispatch_suggestion(category=category, area=appeal.area)
                 lead = housing if to_housing else suggestion.lead
@@ -123,11 +125,8 @@ class Command(BaseCommand):
         record two: one satisfied (the appeal closes), one unsatisfied for a reason within
         the department's control (the work order is reopened, 重办). The rest wait in the
         visitor's queue; the remaining replies wait for the dispatcher's review."""
-        from apps.followups import services as followups
-        from apps.followups.models import Visit
-
         # One reply stays for the dispatcher to review.
-        accepted = [services.task_review(actor=dispatcher, task=t, accept=True) for t in replied[:3]]
+        accepted = [followups.task_review_and_schedule(actor=dispatcher, task=t, accept=True) for t in replied[:3]]
         if agent is None or len(accepted) < 2:
             return len(accepted)
         outcomes = [

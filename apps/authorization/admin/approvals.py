@@ -1,16 +1,19 @@
+"""The leader workbench: approval requests routed to me, decided one by one or in bulk."""
+
+from __future__ import annotations
+
 from django.contrib import admin, messages
 from django.template.response import TemplateResponse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from apps.authorization import selectors, services
-from apps.authorization.forms import BulkDecisionForm, DecisionForm, DelegationForm, RevokeForm, WithdrawForm
-from apps.authorization.models import ApprovalRequest, Delegation
+from apps.authorization.admin.common import CHANGE_FORM_WITH_BUTTONS, R
+from apps.authorization.forms import BulkDecisionForm, DecisionForm, WithdrawForm
+from apps.authorization.models import ApprovalRequest
 from apps.core.admin_actions import ObjectAction, ObjectActionsMixin
-from apps.core.admin_forms import DefaultChoiceFilter, HistoryAdmin, LargeTableAdmin, ServiceAdminMixin
-from apps.organization.models import User
+from apps.core.admin_forms import DefaultChoiceFilter, HistoryAdmin, LargeTableAdmin
 
-R = User.Role
 PENDING = ApprovalRequest.Status.PENDING
 
 
@@ -96,7 +99,7 @@ class ApprovalRequestAdmin(ObjectActionsMixin, HistoryAdmin, LargeTableAdmin):
     ]
     fields = readonly_fields
     change_list_template = "admin/authorization/approvalrequest/change_list.html"
-    change_form_template = "admin/tasks/task/change_form.html"
+    change_form_template = CHANGE_FORM_WITH_BUTTONS
     actions = ["approve_selected", "reject_selected"]
     object_actions = [
         ObjectAction("approve", _("Approve"), DecisionForm, _decide(True), _may_decide),
@@ -210,74 +213,3 @@ class ApprovalRequestAdmin(ObjectActionsMixin, HistoryAdmin, LargeTableAdmin):
     @admin.action(description=_("Reject the selected requests (one comment)"), permissions=["view"])
     def reject_selected(self, request, queryset):
         return self._bulk(request, queryset, False)
-
-
-def _revoke(user, delegation, data):
-    services.delegation_revoke(actor=user, delegation=delegation, reason=data["reason"])
-    return _("Delegation revoked.")
-
-
-@admin.register(Delegation)
-class DelegationAdmin(ObjectActionsMixin, ServiceAdminMixin, HistoryAdmin, LargeTableAdmin):
-    form = DelegationForm
-    list_display = [
-        "grantee",
-        "kind",
-        "scope",
-        "max_extension_days",
-        "valid_from",
-        "valid_until",
-        "grantor",
-        "revoked_at",
-    ]
-    list_filter = ["kind"]
-    list_select_related = ["grantee", "grantor", "scope"]
-    autocomplete_fields = ["scope"]
-    change_form_template = "admin/tasks/task/change_form.html"
-    object_actions = [
-        ObjectAction(
-            "revoke",
-            _("Revoke"),
-            RevokeForm,
-            _revoke,
-            lambda u, d: d.revoked_at is None and (u.pk == d.grantor_id or u.role == R.CITY_LEADER),
-            "danger",
-        ),
-    ]
-
-    def get_queryset(self, request):
-        return selectors.delegation_list_for(request.user, super().get_queryset(request))
-
-    def get_readonly_fields(self, request, obj=None):
-        if obj is None:
-            return []
-        return [
-            "grantor",
-            "grantee",
-            "kind",
-            "scope",
-            "max_extension_days",
-            "valid_from",
-            "valid_until",
-            "reason",
-            "revoked_at",
-            "revoked_by",
-        ]
-
-    def get_fields(self, request, obj=None):
-        if obj is None:
-            return DelegationForm.Meta.fields
-        return self.get_readonly_fields(request, obj)
-
-    def has_change_permission(self, request, obj=None):
-        return obj is None and super().has_change_permission(request, obj)
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
-# Instructions, adaptations and consultations.
-try:
-    from apps.authorization import admin_more  # noqa: F401,E402
-except ImportError:  # pragma: no cover - while the module is being written
-    pass

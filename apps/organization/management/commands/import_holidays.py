@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from apps.core.services import calendar_import_library
+from apps.organization.calendar import calendar_import_library
 from apps.organization.services import system_actor
 
 

@@ -1,4 +1,10 @@
-"""Writes to the working-day calendar (system administrators, and the seeding command)."""
+"""Writes to the working-day calendar (system administrators, and the seeding command).
+
+The calendar's models and the working-day arithmetic are in apps.core, below every app
+that counts time limits; its writes are here, beside the system account and the system
+administrator who keep it, because each one is written to the action log (apps.audit),
+which apps.core does not import.
+"""
 
 from __future__ import annotations
 

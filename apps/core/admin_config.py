@@ -1,7 +1,0 @@
-from django.contrib.admin.apps import AdminConfig
-
-
-class BackofficeAdminConfig(AdminConfig):
-    """django.contrib.admin, with the back office's site (workbench, calendar warning)."""
-
-    default_site = "apps.core.admin_site.BackofficeAdminSite"
