@@ -23,6 +23,7 @@ from apps.core.admin_desk import CaseDeskMixin
 from apps.core.admin_forms import HistoryAdmin, LargeTableAdmin, ServiceAdminMixin
 from apps.followups import services as followup_services
 from apps.organization.models import User
+from apps.tasks import permissions as task_permissions
 from apps.tasks import services as task_services
 from apps.tasks.models import Task
 
@@ -160,7 +161,7 @@ class AppealAdmin(CaseDeskMixin, ObjectActionsMixin, HistoryAdmin, LargeTableAdm
             _("Show contact details"),
             RevealContactForm,
             _reveal,
-            lambda u, a: u.has_perm("appeals.view_citizen_contact"),
+            lambda u, a: task_permissions.can_reveal_contact(u, a),
         ),
         ObjectAction(
             "request_exclusion",

@@ -176,9 +176,7 @@ def _decide_return(user, task, data):
 
 
 def _reveal(user, task, data):
-    from apps.tasks.services import appeal_reveal_contact
-
-    contact = appeal_reveal_contact(actor=user, appeal=task.appeal, reason=data["reason"])
+    contact = services.appeal_reveal_contact(actor=user, appeal=task.appeal, reason=data["reason"])
     return _("Citizen: %(name)s, phone %(phone)s (this view is logged).") % {
         "name": contact["name"] or "-",
         "phone": contact["phone"] or "-",
@@ -204,9 +202,7 @@ def _request(kind):
 
 
 def _reveal_allowed(user, task):
-    if user.has_perm("appeals.view_citizen_contact"):
-        return True
-    return _mine(user, task) and not task.appeal.is_confidential and not task.appeal.is_anonymous
+    return permissions.can_reveal_contact(user, task.appeal)
 
 
 @admin.register(Task)

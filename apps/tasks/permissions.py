@@ -68,6 +68,27 @@ def ensure_dispatcher(user) -> None:
         raise NotPermitted(_("Only the centre's dispatchers can do this."))
 
 
+def contact_reveal_refusal(user, appeal) -> str | None:
+    """Why `user` may not see the citizen's full name and phone of `appeal`, or None if they
+    may (DESIGN §7). The centre's roles holding the permission may; a department may for an
+    appeal it handles (a work order not returned), never for a confidential one; nobody for
+    an anonymous appeal (there is nothing to show). The button and the service both ask here."""
+    if appeal.is_anonymous:
+        return _("This appeal is anonymous: there are no contact details to show.")
+    if user.has_perm("appeals.view_citizen_contact"):
+        return None
+    if user.role in DEPARTMENT_ROLES and user.is_active:
+        if appeal.is_confidential:
+            return _("This appeal is confidential: the centre contacts the citizen for you.")
+        if department_handles_appeal(user, appeal):
+            return None
+    return _("You may not see this citizen's contact details.")
+
+
+def can_reveal_contact(user, appeal) -> bool:
+    return contact_reveal_refusal(user, appeal) is None
+
+
 def department_handles_appeal(user, appeal) -> bool:
     return (
         user.role in DEPARTMENT_ROLES

@@ -231,13 +231,9 @@ def appeal_reveal_contact(*, actor: User, appeal: Appeal, reason: str) -> dict:
     decided by its work orders.)
     """
     reason = require_text(reason, _("Say why you need the citizen's contact details."))
-    allowed = actor.has_perm("appeals.view_citizen_contact")
-    if not allowed and actor.role in {User.Role.DEPT_STAFF, User.Role.DEPT_LEADER}:
-        if appeal.is_confidential:
-            raise NotPermitted(_("This appeal is confidential: the centre contacts the citizen for you."))
-        allowed = permissions.department_handles_appeal(actor, appeal)
-    if not allowed:
-        raise NotPermitted(_("You may not see this citizen's contact details."))
+    refusal = permissions.contact_reveal_refusal(actor, appeal)
+    if refusal is not None:
+        raise NotPermitted(refusal)
     record(actor=actor, action="appeal.contact_revealed", target=appeal, reason=reason)
     return {"name": appeal.citizen_name, "phone": appeal.citizen_phone}
 
