@@ -219,16 +219,18 @@ def appeal_responsibility(appeal) -> Responsibility:
                 changed_by_role=after.history_user.get_role_display() if after.history_user else "",
                 at=after.history_date, reason=after.history_change_reason or "",
             )
+            if (after.reopen_count or 0) > (before.reopen_count or 0):
+                change.kind = "reopen"  # new limits of a reopening (even minutes after an extension)
+                result.limit_changes.append(change)
+                continue
             approval = next((r for r in requests if r.task_id == task_id and r.decided_at
                              and abs((r.decided_at - after.history_date).total_seconds()) < 60), None)
-            if approval is not None:
+            if approval is not None and after.resolve_due_at > before.resolve_due_at:
                 change.requested_by, change.approved_by = _name(approval.requested_by), _name(approval.decided_by)
                 change.days = approval.extension_days
                 result.extensions.append(change)
                 continue
-            if (after.reopen_count or 0) > (before.reopen_count or 0):
-                change.kind = "reopen"
-            elif appeal.is_escalated and after.resolve_due_at <= after.history_date + dt.timedelta(hours=24, minutes=1):
+            if appeal.is_escalated and after.resolve_due_at <= after.history_date + dt.timedelta(hours=24, minutes=1):
                 change.kind = "escalation"
             else:
                 change.kind = "other"
