@@ -1,0 +1,388 @@
+"""A real browser on the live server: Debian's chromium driven by Selenium (offline, no
+driver download), one browser for the whole session.
+
+    def test_something(browser, demo_city, login, shot):
+        login("dispatcher")                        # through the real login form
+        browser.click("待分派")                     # a link or button by its visible text
+        browser.fill("诉求内容", "路灯坏了")           # a field by its label (or name)
+        browser.pick_autocomplete("category", "路灯")  # select2: type, wait, click the option
+        browser.assert_page_ok()                  # no error page, no JavaScript error
+        shot("dispatcher-list")                   # var/screenshots/dispatcher-list.png
+
+The admin speaks Simplified Chinese: the browser asks for zh-CN. Windows are 1440×900;
+`browser.phone()` makes the viewport 375×812 and `browser.desktop()` turns it back. Every
+test starts logged out at desktop size with the console log emptied.
+
+Needs /usr/bin/chromium and /usr/bin/chromedriver (apt-get install -y chromium
+chromium-driver, and fonts-wqy-zenhei for Chinese in screenshots); without them every
+test here is skipped, saying why.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMEDRIVER = "/usr/bin/chromedriver"
+DESKTOP = (1440, 900)
+PHONE = (375, 812)
+SHOTS = Path(settings.BASE_DIR) / "var" / "screenshots"
+TIMEOUT = 15  # seconds to wait for a page, an element or an autocomplete answer
+# Console messages that are not the page's fault.
+IGNORED_CONSOLE = (re.compile(r"/favicon\.ico"),)
+# What Django's own error pages say (DEBUG off, as in tests), and its debug pages.
+ERROR_PAGE_MARKERS = {
+    "server error": re.compile(r"<h1>Server Error \(500\)</h1>|Traceback \(most recent call last\)"),
+    "403": re.compile(r"<h1>403 Forbidden</h1>|<h1>Forbidden <span>\(403\)</span></h1>"),
+    "404": re.compile(r"<h1>Not Found</h1>|<title>Page not found at"),
+    "400": re.compile(r"<h1>Bad Request \(400\)</h1>"),
+}
+
+
+def _missing() -> str:
+    missing = [p for p in (CHROMIUM, CHROMEDRIVER) if not os.path.exists(p)]
+    if missing:
+        return f"needs {' and '.join(missing)} (apt-get install -y chromium chromium-driver)"
+    try:
+        import selenium  # noqa: F401
+    except ImportError:
+        return "needs selenium (requirements-dev.txt)"
+    return ""
+
+
+def pytest_collection_modifyitems(config, items):
+    reason = _missing()
+    if not reason:
+        return
+    here = Path(__file__).parent
+    for item in items:
+        if here in Path(item.path).parents:
+            item.add_marker(pytest.mark.skip(reason=reason))
+
+
+def _xpath_literal(text: str) -> str:
+    """A string as an XPath 1.0 literal (which has no escapes)."""
+    if "'" not in text:
+        return f"'{text}'"
+    if '"' not in text:
+        return f'"{text}"'
+    return "concat(" + ', "\'", '.join(f"'{part}'" for part in text.split("'")) + ")"
+
+
+class Browser:
+    """The session's Chrome, pointed at the live server, with the helpers a walk through
+    the admin needs. `driver` is the Selenium WebDriver for anything else."""
+
+    def __init__(self, driver, base_url: str):
+        self.driver = driver
+        self.base_url = base_url.rstrip("/")
+
+    # --- pages ------------------------------------------------------------------------------
+
+    def open(self, path: str) -> None:
+        """Go to a path on the live server ("/admin/") and wait for it to load."""
+        self.driver.get(self.base_url + path)
+        self.wait_for_page()
+
+    def wait_for_page(self, timeout: float = TIMEOUT) -> None:
+        """Wait until the document has loaded (and jQuery, when the page has it, is idle)."""
+        from selenium.webdriver.support.ui import WebDriverWait
+
+        WebDriverWait(self.driver, timeout).until(
+            lambda d: d.execute_script(
+                "return document.readyState === 'complete' && !(window.django && django.jQuery && django.jQuery.active)"
+            )
+        )
+
+    @property
+    def path(self) -> str:
+        """The current path and query string (without the live server's address)."""
+        return self.driver.current_url.removeprefix(self.base_url)
+
+    @property
+    def html(self) -> str:
+        return self.driver.page_source
+
+    def text(self, css: str = "body") -> str:
+        """The visible text of the first element matching a CSS selector."""
+        from selenium.webdriver.common.by import By
+
+        return self.driver.find_element(By.CSS_SELECTOR, css).text
+
+    # --- sessions ---------------------------------------------------------------------------
+
+    def logout(self) -> None:
+        """Log out through the admin's log-out button if a session shows one; then forget
+        every cookie, so that the next page starts anonymous."""
+        from selenium.webdriver.common.by import By
+
+        buttons = self.driver.find_elements(By.CSS_SELECTOR, "#logout-form button")
+        if buttons and buttons[0].is_displayed():
+            self._click_and_wait(buttons[0])
+        self.driver.delete_all_cookies()
+
+    def login(self, username: str, password: str | None = None) -> None:
+        """Log out, then log in through the real admin login form (demo password by default)
+        and land on the workbench; fails with the page's message when the login is refused."""
+        import dev
+
+        if self.driver.current_url.startswith(self.base_url):
+            self.logout()
+        self.open("/admin/login/?next=/admin/")
+        self.fill("username", username)
+        self.fill("password", password or dev.DEMO_PASSWORD)
+        self.click_css("#login-form [type=submit]")
+        if self.path.startswith("/admin/login/"):
+            errors = self.driver.find_elements("css selector", ".errornote, .errorlist")
+            raise AssertionError(f"login as {username} refused: {' '.join(e.text for e in errors)}")
+
+    # --- finding and acting -----------------------------------------------------------------
+
+    def find_by_text(self, text: str, *, exact: bool = True):
+        """The first visible link, button or submit/button input whose text (or value) is
+        `text` (or contains it, with exact=False)."""
+        from selenium.webdriver.common.by import By
+
+        t = _xpath_literal(text)
+        match = f"normalize-space(.)={t}" if exact else f"contains(normalize-space(.), {t})"
+        value = f"normalize-space(@value)={t}" if exact else f"contains(@value, {t})"
+        xpath = f"//a[{match}] | //button[{match}] | //input[(@type='submit' or @type='button') and {value}]"
+        for element in self.driver.find_elements(By.XPATH, xpath):
+            if element.is_displayed():
+                return element
+        if exact:
+            return self.find_by_text(text, exact=False)
+        raise AssertionError(f"no visible link or button {text!r} on {self.path}")
+
+    def click(self, text: str, *, exact: bool = True) -> None:
+        """Click a link or button by its visible text and wait for what it loads."""
+        self._click_and_wait(self.find_by_text(text, exact=exact))
+
+    def click_css(self, css: str) -> None:
+        """Click the first element matching a CSS selector and wait for what it loads."""
+        from selenium.webdriver.common.by import By
+
+        self._click_and_wait(self.driver.find_element(By.CSS_SELECTOR, css))
+
+    def _click_and_wait(self, element) -> None:
+        from selenium.common.exceptions import TimeoutException
+        from selenium.webdriver.support import expected_conditions as ec
+        from selenium.webdriver.support.ui import WebDriverWait
+
+        page = self.driver.find_element("tag name", "html")
+        self.driver.execute_script("arguments[0].scrollIntoView({block: 'center'});", element)
+        element.click()
+        try:  # a link or submit loads a new page; a button may only run JavaScript
+            WebDriverWait(self.driver, 3).until(ec.staleness_of(page))
+        except TimeoutException:
+            pass
+        self.wait_for_page()
+
+    def field(self, label_or_name: str):
+        """A form field by its label's text (with or without the colon), else by its name
+        or id."""
+        from selenium.webdriver.common.by import By
+
+        t = _xpath_literal(label_or_name)
+        labels = self.driver.find_elements(
+            By.XPATH,
+            f"//label[normalize-space(.)={t} or normalize-space(.)=concat({t}, ':')"
+            f" or normalize-space(.)=concat({t}, '：')]",
+        )
+        for label in labels:
+            target = label.get_attribute("for")
+            if target:
+                found = self.driver.find_elements(By.ID, target)
+                if found:
+                    return found[0]
+        for by, value in ((By.NAME, label_or_name), (By.ID, label_or_name), (By.ID, f"id_{label_or_name}")):
+            found = self.driver.find_elements(by, value)
+            if found:
+                return found[0]
+        raise AssertionError(f"no field labelled or named {label_or_name!r} on {self.path}")
+
+    def fill(self, label_or_name: str, value) -> None:
+        """Fill a field found by label or name: text is typed (after clearing), a <select>
+        takes the option with that visible text (or value), a checkbox takes a bool."""
+        from selenium.common.exceptions import NoSuchElementException
+        from selenium.webdriver.support.ui import Select
+
+        element = self.field(label_or_name)
+        tag, kind = element.tag_name, element.get_attribute("type")
+        if tag == "select":
+            select = Select(element)
+            try:
+                select.select_by_visible_text(str(value))
+            except NoSuchElementException:
+                select.select_by_value(str(value))
+        elif kind in ("checkbox", "radio"):
+            if element.is_selected() != bool(value):
+                element.click()
+        else:
+            element.clear()
+            element.send_keys(str(value))
+
+    def pick_autocomplete(self, name: str, search: str, option: str | None = None) -> str:
+        """Pick a value in a Django admin autocomplete (select2) widget: open the widget of
+        the <select name=...>, type `search` into its search box, wait for the AJAX answer
+        and click the first option containing `option` (default: `search`). Returns the
+        chosen option's text."""
+        from selenium.common.exceptions import TimeoutException
+        from selenium.webdriver.common.by import By
+        from selenium.webdriver.support.ui import WebDriverWait
+
+        select = self.driver.find_element(By.CSS_SELECTOR, f"select[name={name!r}]")
+        container = select.find_element(By.XPATH, "following-sibling::span[contains(@class, 'select2')][1]")
+        self._scroll_to(container)
+        container.find_element(By.CSS_SELECTOR, ".select2-selection").click()
+        box = WebDriverWait(self.driver, TIMEOUT).until(
+            lambda d: next(
+                (
+                    e
+                    for e in d.find_elements(By.CSS_SELECTOR, ".select2-container--open .select2-search__field")
+                    if e.is_displayed()
+                ),
+                False,
+            )
+        )
+        box.send_keys(search)
+        wanted = option or search
+
+        def answered(d):
+            results = d.find_elements(By.CSS_SELECTOR, ".select2-container--open .select2-results__option")
+            if any("loading-results" in (r.get_attribute("class") or "") for r in results):
+                return False
+            return next((r for r in results if wanted in r.text and r.get_attribute("aria-disabled") != "true"), False)
+
+        try:
+            choice = WebDriverWait(self.driver, TIMEOUT).until(answered)
+        except TimeoutException:
+            shown = [r.text for r in self.driver.find_elements(By.CSS_SELECTOR, ".select2-results__option")]
+            raise AssertionError(
+                f"autocomplete {name!r}: no option with {wanted!r} after typing {search!r}; shown: {shown}"
+            ) from None
+        text = choice.text
+        choice.click()
+        WebDriverWait(self.driver, TIMEOUT).until(
+            lambda d: d.execute_script(
+                "return Array.from(arguments[0].selectedOptions).some(o => o.value !== '')", select
+            )
+        )
+        return text
+
+    def _scroll_to(self, element) -> None:
+        self.driver.execute_script("arguments[0].scrollIntoView({block: 'center'});", element)
+
+    # --- checks and pictures ----------------------------------------------------------------
+
+    def console_errors(self) -> list[str]:
+        """JavaScript errors and failed loads logged since the last call (the browser log,
+        goog:loggingPrefs), except the favicon."""
+        entries = self.driver.get_log("browser")
+        return [
+            e["message"]
+            for e in entries
+            if e.get("level") == "SEVERE" and not any(p.search(e["message"]) for p in IGNORED_CONSOLE)
+        ]
+
+    def assert_page_ok(self) -> None:
+        """The page is not a Django error page (500, 403, 404, 400, or a debug page) and the
+        console has no JavaScript error since the last check."""
+        errors = self.console_errors()  # read first: the log is emptied either way
+        html = self.html
+        for what, marker in ERROR_PAGE_MARKERS.items():
+            assert not marker.search(html), f"{self.path} is a {what} page: {self.text()[:300]}"
+        assert not errors, f"JavaScript console errors on {self.path}:\n" + "\n".join(errors)
+
+    def shot(self, name: str) -> Path:
+        """Save a PNG of the viewport as var/screenshots/<name>.png; returns the path."""
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        path = SHOTS / (re.sub(r"[^\w.-]+", "-", name).strip("-") + ".png")
+        assert self.driver.save_screenshot(str(path)), f"no screenshot written to {path}"
+        return path
+
+    # --- sizes ------------------------------------------------------------------------------
+
+    def resize(self, width: int, height: int) -> None:
+        """Make the viewport (window.innerWidth × innerHeight) exactly this size."""
+        self.driver.set_window_size(width, height)
+        inner = self.driver.execute_script("return [window.innerWidth, window.innerHeight]")
+        if inner != [width, height]:  # the window's frame takes some of it
+            self.driver.set_window_size(2 * width - inner[0], 2 * height - inner[1])
+
+    def phone(self) -> None:
+        """A phone's viewport, 375×812."""
+        self.resize(*PHONE)
+
+    def desktop(self) -> None:
+        """The default viewport, 1440×900."""
+        self.resize(*DESKTOP)
+
+
+@pytest.fixture(scope="session")
+def driver():
+    """The session's one headless Chrome (Selenium WebDriver), asking for zh-CN pages and
+    keeping the console log."""
+    reason = _missing()
+    if reason:
+        pytest.skip(reason)
+    from selenium import webdriver
+    from selenium.webdriver.chrome.options import Options
+    from selenium.webdriver.chrome.service import Service
+
+    options = Options()
+    options.binary_location = CHROMIUM
+    for arg in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--lang=zh-CN",
+        f"--window-size={DESKTOP[0]},{DESKTOP[1]}",
+    ):
+        options.add_argument(arg)
+    options.add_experimental_option("prefs", {"intl.accept_languages": "zh-CN,zh"})
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    chrome = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    chrome.set_page_load_timeout(60)
+    yield chrome
+    chrome.quit()
+
+
+@pytest.fixture
+def browser(driver, live_server):
+    """The session's browser pointed at this test's live server: logged out, at desktop
+    size, console log emptied."""
+    b = Browser(driver, live_server.url)
+    driver.delete_all_cookies()
+    b.desktop()
+    driver.get("about:blank")
+    driver.get_log("browser")  # drop what earlier tests left
+    return b
+
+
+@pytest.fixture
+def demo_city(live_server, demo_city):
+    """The demo city (tests/conftest.py), in the live server's database."""
+    return demo_city
+
+
+@pytest.fixture
+def login(browser):
+    """login(username): log out, then log in through the admin login form."""
+    return browser.login
+
+
+@pytest.fixture
+def shot(browser):
+    """shot(name): save var/screenshots/<name>.png; returns the path."""
+    return browser.shot
