@@ -37,6 +37,13 @@ DEMO_LOGINS = [
     ("auditadmin", "audit admin / 审计管理员"),
 ]
 DEMO_PASSWORD = "Demo@12345"
+# What `run` loads after migrating (tests/conftest.py's demo_city loads the same).
+DEMO_SETUP = [
+    ("import_holidays",),
+    ("load_demo_city", "--password", DEMO_PASSWORD),
+    ("load_catalog",),
+    ("load_demo_appeals",),
+]
 
 
 def sh(*args, **kwargs) -> None:
@@ -70,10 +77,8 @@ def run() -> int:
     (ROOT / "var").mkdir(exist_ok=True)
     manage("migrate", "--no-input")
     manage("collectstatic", "--no-input", "--verbosity", "0")
-    manage("import_holidays")
-    manage("load_demo_city", "--password", DEMO_PASSWORD)
-    manage("load_catalog")
-    manage("load_demo_appeals")
+    for command in DEMO_SETUP:
+        manage(*command)
     host = os.environ.get("XLX_HOST", "127.0.0.1")
     port = os.environ.get("XLX_PORT", "8000")
     procs = [

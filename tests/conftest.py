@@ -137,3 +137,21 @@ def holidays_2026(db, system_actor):
 @pytest.fixture
 def catalog(org):
     return factories.build_catalog(org)
+
+
+@pytest.fixture
+def demo_city(transactional_db):
+    """The demo city (嘉州市) loaded the way `python3 dev.py run` loads it: the same commands
+    (dev.DEMO_SETUP), committed, so that work queued on commit (notifications) runs too.
+    Returns the demo users by username (dev.DEMO_LOGINS; password dev.DEMO_PASSWORD)."""
+    import io
+
+    from django.core.management import call_command
+
+    import dev
+    from apps.organization.models import User
+
+    for command in dev.DEMO_SETUP:
+        call_command(*command, stdout=io.StringIO())
+    usernames = [username for username, _ in dev.DEMO_LOGINS]
+    return {user.username: user for user in User.objects.filter(username__in=usernames)}

@@ -14,6 +14,7 @@ from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
+from apps.core.admin_links import change_url_if_allowed
 from apps.core.exceptions import DomainError
 from apps.core.pagination import EstimatedCountPaginator
 from apps.core.text_limits import SHORT_TEXT, limit_text_fields
@@ -145,7 +146,34 @@ class HistoryAdmin(SimpleHistoryAdmin):
     SIMPLE_HISTORY_REVERT_DISABLED: that would change an object without its service,
     history reason or action-log entry. Here it refuses every POST, and like every other
     page answers 404 for an object the user may not see.
+
+    Who may open an object's history is `may_open_history` (the history model's view
+    permission, SIMPLE_HISTORY_ENFORCE_HISTORY_MODEL_PERMISSIONS): the history pages
+    enforce it and the change page shows its History button by it. In the list of
+    versions, "changed by" links to the staff page only for those who may open it.
     """
+
+    object_history_list_template = "admin/simple_history/object_history_list.html"
+
+    def may_open_history(self, request, obj=None) -> bool:
+        """The one rule for an object's history pages and its History button."""
+        return super().has_view_history_or_change_history_permission(request, obj)
+
+    def has_view_history_or_change_history_permission(self, request, obj=None):
+        return self.may_open_history(request, obj)  # what simple-history's pages ask
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        context["hide_history_link"] = change and not self.may_open_history(request, obj)
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
+    def set_history_delta_changes(self, request, historical_records, foreign_keys_are_objs=True):
+        super().set_history_delta_changes(request, historical_records, foreign_keys_are_objs)
+        urls: dict[int, str] = {}
+        for record in historical_records:
+            user_id = record.history_user_id
+            if user_id is not None and user_id not in urls:
+                urls[user_id] = change_url_if_allowed(request, record.history_user, site=self.admin_site)
+            record.history_user_url = urls.get(user_id, "")
 
     def history_form_view(self, request, object_id, version_id, extra_context=None):
         from django.contrib.admin.utils import unquote

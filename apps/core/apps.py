@@ -9,3 +9,6 @@ class CoreConfig(AppConfig):
 
     def ready(self):
         from apps.core import celery_context  # noqa: F401  (connects task_prerun)
+        from apps.core.admin_links import install
+
+        install()  # read-only foreign keys link only for those who may open the page

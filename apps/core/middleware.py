@@ -6,14 +6,15 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.http import urlencode
 
-from apps.core.request_context import client_ip_var, new_request_id, request_id_var
+from apps.core.request_context import client_ip_var, new_request_id, request_id_var, request_var
 
 SESSION_STARTED_KEY = "_session_started_at"
 SESSION_RENEWED_KEY = "_session_renewed_at"
 
 
 class RequestContextMiddleware:
-    """Assign a request id (kept from X-Request-ID when well-formed) and note the client IP."""
+    """Assign a request id (kept from X-Request-ID when well-formed), note the client IP and
+    keep the request at hand until its response is rendered."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -24,11 +25,13 @@ class RequestContextMiddleware:
         # REMOTE_ADDR is the proxy's address behind nginx; the proxy sets X-Real-IP.
         ip = request.META.get("HTTP_X_REAL_IP") if settings.PRODUCTION else None
         ip_token = client_ip_var.set(ip or request.META.get("REMOTE_ADDR"))
+        request_token = request_var.set(request)
         try:
             response = self.get_response(request)
         finally:
             request_id_var.reset(rid_token)
             client_ip_var.reset(ip_token)
+            request_var.reset(request_token)
         response["X-Request-ID"] = request.request_id
         return response
 
