@@ -25,15 +25,8 @@ LIMIT = 200  # URLs fetched per role; the most varied role (inspector) shows ~16
 # URL → (the roles it fails for, why). An entry that no longer fails for its roles fails the
 # test: delete it with the fix.
 KNOWN_FAULTS: dict[str, tuple[set[str], str]] = {
-    # The add forms of instructions (批示) and consultations (会商) choose the appeal with an
-    # autocomplete served by AppealAdmin, which department leaders may not view: the search
-    # answers 403, so a leader, who may add both (roles.py), cannot pick an appeal. Fix in
-    # apps/authorization/admin_more.py (search appeals through the leader's department's
-    # work orders) or apps/appeals/admin.py.
-    r"^/admin/autocomplete/\?.*&app_label=authorization&model_name=(instruction|consultation)&field_name=appeal$": (
-        {"dept_leader"},
-        "appeal autocomplete on the instruction/consultation add forms answers 403 to department leaders",
-    ),
+    # URL pattern -> (roles, reason) of a fault found and not fixed yet. Empty: every link
+    # and button each role is shown opens. An entry that stops failing fails the test.
 }
 
 
