@@ -132,13 +132,16 @@ class Browser:
         self.driver.delete_all_cookies()
 
     def login(self, username: str, password: str | None = None, *, landing: bool = False) -> None:
-        """Log out, then log in through the real admin login form (demo password by default)
+        """Start a fresh session, then log in through the real admin login form (demo password by default)
         and land on the workbench (landing=True: on the role's own landing page, as a user
         who opens the login page directly); fails with the page's message when refused."""
         import dev
 
-        if self.driver.current_url.startswith(self.base_url):
-            self.logout()
+        # A fresh session (not the log-out button: its answer may land after the next page
+        # has loaded and replace it).
+        if not self.driver.current_url.startswith(self.base_url):
+            self.open("/admin/login/")  # cookies are cleared for the site being shown
+        self.driver.delete_all_cookies()
         page = "/admin/login/" if landing else "/admin/login/?next=/admin/"
         self.open(page)
         if not self.driver.find_elements("css selector", "#login-form"):
@@ -255,12 +258,17 @@ class Browser:
         from selenium.webdriver.support.ui import WebDriverWait
 
         page = self.driver.find_element("tag name", "html")
+        tag, kind, href = element.tag_name, element.get_attribute("type"), element.get_attribute("href") or ""
+        # A link or a submit button loads a new page: wait for it however slow the machine;
+        # another button may only run JavaScript.
+        loads = (tag == "a" and href and not href.endswith("#")) or kind == "submit"
         self.driver.execute_script("arguments[0].scrollIntoView({block: 'center'});", element)
         element.click()
-        try:  # a link or submit loads a new page; a button may only run JavaScript
-            WebDriverWait(self.driver, 3).until(ec.staleness_of(page))
+        try:
+            WebDriverWait(self.driver, TIMEOUT * 2 if loads else 3).until(ec.staleness_of(page))
         except TimeoutException:
-            pass
+            if loads:
+                raise AssertionError(f"clicking {element!r} on {self.path} loaded no page") from None
         self.wait_for_page()
         if self.strict:
             self.assert_page_ok()

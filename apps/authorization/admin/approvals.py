@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 from django.contrib import admin, messages
+from django.db.models import Prefetch
 from django.template.response import TemplateResponse
 from django.utils import timezone
+from django.utils.text import Truncator
 from django.utils.translation import gettext_lazy as _
 
-from apps.authorization import selectors, services
-from apps.authorization.admin.common import CHANGE_FORM_WITH_BUTTONS, R
+from apps.authorization import admin_desk, selectors, services
+from apps.authorization.admin.common import R
+from apps.authorization.display import holders_text
 from apps.authorization.forms import BulkDecisionForm, DecisionForm, WithdrawForm
-from apps.authorization.models import ApprovalRequest
+from apps.authorization.models import ApprovalRequest, ApprovalRequestUserObjectPermission
 from apps.core.admin_actions import ObjectAction, ObjectActionsMixin
+from apps.core.admin_desk import CaseDeskMixin
 from apps.core.admin_forms import DefaultChoiceFilter, HistoryAdmin, LargeTableAdmin
+from apps.core.timefmt import local_minute
 
 PENDING = ApprovalRequest.Status.PENDING
 
@@ -62,44 +67,25 @@ class QueueFilter(DefaultChoiceFilter):
 
 
 @admin.register(ApprovalRequest)
-class ApprovalRequestAdmin(ObjectActionsMixin, HistoryAdmin, LargeTableAdmin):
+class ApprovalRequestAdmin(CaseDeskMixin, ObjectActionsMixin, HistoryAdmin, LargeTableAdmin):
     """The leader workbench: pending requests routed to me, most urgent first, approve or
     reject with a comment in one step, or several of one kind at once."""
 
     list_display = [
         "kind",
         "tracking_number",
-        "department",
         "requested_by",
-        "requested_at",
         "waiting",
         "extension_days",
+        "reason_text",
         "resolve_due",
         "status",
+        "held_by",
     ]
     list_filter = [QueueFilter, "status", "kind"]
-    list_select_related = ["appeal", "task", "department", "requested_by"]
+    list_select_related = ["appeal", "task", "department", "requested_by", "decided_by__department"]
     search_fields = ["=appeal__tracking_number"]
-    readonly_fields = [
-        "kind",
-        "appeal",
-        "task",
-        "department",
-        "requested_by",
-        "requested_at",
-        "reason",
-        "extension_days",
-        "target_department",
-        "status",
-        "decided_by",
-        "decided_at",
-        "comment",
-        "route_level",
-        "reminded_at",
-    ]
-    fields = readonly_fields
     change_list_template = "admin/authorization/approvalrequest/change_list.html"
-    change_form_template = CHANGE_FORM_WITH_BUTTONS
     actions = ["approve_selected", "reject_selected"]
     object_actions = [
         ObjectAction("approve", _("Approve"), DecisionForm, _decide(True), _may_decide),
@@ -117,6 +103,15 @@ class ApprovalRequestAdmin(ObjectActionsMixin, HistoryAdmin, LargeTableAdmin):
         qs = super().get_queryset(request)
         user = request.user
         on_list = request.resolver_match and request.resolver_match.url_name.endswith("_changelist")
+        if on_list:
+            # Who holds each pending request, for the list's column: one query per page.
+            qs = qs.prefetch_related(Prefetch(
+                "approvalrequestuserobjectpermission_set",
+                queryset=ApprovalRequestUserObjectPermission.objects.filter(
+                    permission__codename="decide_approvalrequest"
+                ).select_related("user__department"),
+                to_attr="routings",
+            ))
         if on_list and user.role in {R.DEPT_LEADER, R.CITY_LEADER} and request.GET.get("queue") != "all":
             return selectors.approval_queue(user, qs)
         return selectors.approval_list_for(user, qs)
@@ -159,21 +154,28 @@ class ApprovalRequestAdmin(ObjectActionsMixin, HistoryAdmin, LargeTableAdmin):
 
     @admin.display(description=_("resolve by"))
     def resolve_due(self, obj):
-        return timezone.localtime(obj.task.resolve_due_at).strftime("%Y-%m-%d %H:%M") if obj.task_id else "-"
+        return local_minute(obj.task.resolve_due_at) if obj.task_id else ""
 
-    def action_summary(self, request, obj):
-        rows = [
-            (_("kind"), obj.get_kind_display()),
-            (_("appeal"), obj.appeal.tracking_number),
-            (_("department concerned"), obj.department),
-            (_("requested by"), obj.requested_by),
-            (_("reason"), obj.reason),
-        ]
-        if obj.extension_days:
-            rows.append((_("extension (working days)"), obj.extension_days))
-        if obj.target_department_id:
-            rows.append((_("reassign to"), obj.target_department))
-        return rows
+    @admin.display(description=_("reason"))
+    def reason_text(self, obj):
+        return Truncator(obj.reason).chars(40)
+
+    @admin.display(description=_("held by / decided by"))
+    def held_by(self, obj):
+        """Pending: the leaders it is routed to, by name, role and department; decided: who."""
+        if obj.status == PENDING:
+            return holders_text(g.user for g in getattr(obj, "routings", [])) or _("the city leaders")
+        return obj.decided_by.described() if obj.decided_by_id else ""
+
+    # --- the case desk and the decision pages ---------------------------------------------------
+
+    def build_desk(self, request, obj):
+        return admin_desk.approval_desk(obj, request.user)
+
+    def action_panels(self, request, obj, action):
+        """The decision page: what is asked and why, and the work order's state and limits."""
+        desk = admin_desk.approval_desk(obj, request.user)
+        return [*desk.main[:2], *desk.side]
 
     def _bulk(self, request, queryset, approve):
         if "apply" in request.POST:
