@@ -129,7 +129,10 @@ def run() -> int:
 
 def test(args: list[str]) -> int:
     ensure_venv("requirements-dev.txt")
-    return subprocess.run([str(PY), "-m", "pytest", *args], cwd=ROOT).returncode
+    # Two processes by default (the machines have two cores; the browser walks and the
+    # crawl are long): pass -n 0 (or -n 4) to choose.
+    parallel = [] if any(a == "-n" or a.startswith(("-n", "--numprocesses")) for a in args) else ["-n", "2"]
+    return subprocess.run([str(PY), "-m", "pytest", *parallel, *args], cwd=ROOT).returncode
 
 
 def main() -> int:

@@ -349,7 +349,7 @@ class TaskAdmin(CaseDeskMixin, ObjectActionsMixin, HistoryAdmin, LargeTableAdmin
             try:
                 services.task_sign(actor=request.user, task=task)
                 signed += 1
-            except (DomainError, Exception) as exc:  # one refusal must not stop the others
+            except DomainError as exc:  # one refusal must not stop the others
                 refused.append(f"{task.appeal.tracking_number}: {exc}")
         self.message_user(
             request,
@@ -420,13 +420,13 @@ class TaskAdmin(CaseDeskMixin, ObjectActionsMixin, HistoryAdmin, LargeTableAdmin
             panels.insert(0, admin_desk.reopen_panel(obj, visits))
         if action.name == "reply" and obj.contacted_at:
             panels.append(Panel("handling", _("Handling"), [
-                (_("citizen contacted"), admin_desk._when_by(obj.contacted_at, obj.contacted_by)),
+                (_("citizen contacted"), admin_desk.when_by(obj.contacted_at, obj.contacted_by)),
                 (_("what was said or agreed"), obj.contact_note),
             ]))
         if action.name == "decide_return":
             panels.insert(0, Panel("return", _("Return request"), [
                 (_("department"), obj.department.name),
-                (_("return requested"), admin_desk._when_by(obj.return_requested_at, obj.return_requested_by)),
+                (_("return requested"), admin_desk.when_by(obj.return_requested_at, obj.return_requested_by)),
                 (_("return reason"), obj.return_reason),
             ]))
         panels.append(admin_desk.limits_panel(obj))

@@ -30,7 +30,7 @@ def _who(user) -> str:
     return user.described() if user is not None else ""
 
 
-def _when_by(at, user) -> str:
+def when_by(at, user) -> str:
     """"2026-11-30 14:05 · 张伟（承办人 · 市住建局）"."""
     if at is None:
         return ""
@@ -93,7 +93,7 @@ def reopen_panel(task: Task, visits: list[Visit]) -> Panel | None:
     rows = [(_("times reopened"), str(task.reopen_count))]
     for visit in reopening:
         rows += [
-            (_("return visit"), _when_by(visit.completed_at, visit.completed_by)),
+            (_("return visit"), when_by(visit.completed_at, visit.completed_by)),
             (_("satisfaction"), visit.get_satisfaction_display()),
             (_("resolved"), _("yes") if visit.resolved else _("no") if visit.resolved is False else ""),
             (_("the citizen's words"), visit.citizen_words),
@@ -108,7 +108,7 @@ def dispatch_panel(task: Task, others: list[Task]) -> Panel:
     co = [t for t in others if t.role == Task.Role.CO]
     lead = next((t for t in others if t.role == Task.Role.LEAD), None)
     return Panel("dispatch", _("Dispatch"), [
-        (_("dispatched"), _when_by(task.dispatched_at, task.dispatched_by)),
+        (_("dispatched"), when_by(task.dispatched_at, task.dispatched_by)),
         (_("role"), task.get_role_display()),
         (_("dispatch note"), task.dispatch_note),
         (_("lead department"), lead.department.name if lead and task.role == Task.Role.CO else ""),
@@ -123,19 +123,19 @@ def handling_panel(task: Task) -> Panel:
         contact = " · ".join(p for p in (local_minute(task.contacted_at), task.get_contact_method_display(),
                                          _who(task.contacted_by)) if p)
     return Panel("handling", _("Handling"), [
-        (_("signed for"), _when_by(task.signed_at, task.signed_by)),
+        (_("signed for"), when_by(task.signed_at, task.signed_by)),
         (_("citizen contacted"), contact),
         (_("what was said or agreed"), task.contact_note),
-        (_("reply sent"), _when_by(task.replied_at, task.replied_by)),
+        (_("reply sent"), when_by(task.replied_at, task.replied_by)),
         (_("result"), task.get_result_display() if task.result else ""),
         (_("reply to the citizen") if task.replied_at else _("last reply"), task.reply_text),
         (_("policy or legal basis"), task.policy_basis),
-        (_("reviewed"), _when_by(task.reviewed_at, task.reviewed_by)),
+        (_("reviewed"), when_by(task.reviewed_at, task.reviewed_by)),
         (_("review comment"), task.review_comment),
         (_("times sent back by review"), str(task.sent_back_count) if task.sent_back_count else ""),
-        (_("return requested"), _when_by(task.return_requested_at, task.return_requested_by)),
+        (_("return requested"), when_by(task.return_requested_at, task.return_requested_by)),
         (_("return reason"), task.return_reason),
-        (_("return decided"), _when_by(task.return_decided_at, task.return_decided_by)),
+        (_("return decided"), when_by(task.return_decided_at, task.return_decided_by)),
         (_("return decision comment"), task.return_decision_comment),
     ])
 
@@ -148,7 +148,7 @@ def reply_panel(task: Task) -> Panel:
                                          _who(task.contacted_by)) if p)
     return Panel("reply", _("The department's reply"), [
         (_("department"), task.department.name),
-        (_("reply sent"), _when_by(task.replied_at, task.replied_by)),
+        (_("reply sent"), when_by(task.replied_at, task.replied_by)),
         (_("result"), task.get_result_display() if task.result else ""),
         (_("reply to the citizen"), task.reply_text),
         (_("policy or legal basis"), task.policy_basis),
