@@ -314,6 +314,8 @@ class HistorySource(Source):
         return entries
 
     def _appeal_id(self, row):
+        """The appeal of a row in a cross-appeal query, when the row holds it itself (rows
+        reaching it through another table, e.g. "task__appeal_id", leave it unknown)."""
         attname = self.appeal_lookup if "__" not in self.appeal_lookup else None
         return getattr(row, attname, None) if attname else None
 
@@ -355,9 +357,6 @@ class ReminderSource(HistorySource):
     model_path, appeal_lookup, audit_target_type = "tasks.Reminder", "task__appeal_id", "tasks.reminder"
     department_lookup = "department"
 
-    def _appeal_id(self, row):
-        return None
-
 
 class ApprovalSource(HistorySource):
     key, rank, label = "approval", 40, _("approval request")
@@ -378,9 +377,6 @@ class ReceiptSource(HistorySource):
         "authorization.InstructionReceipt", "instruction__appeal_id", "authorization.instructionreceipt")
     department_lookup = "department"
 
-    def _appeal_id(self, row):
-        return None
-
 
 class ConsultationSource(HistorySource):
     key, rank, label = "consultation", 60, _("consultation (会商)")
@@ -394,9 +390,6 @@ class InviteSource(HistorySource):
     model_path, appeal_lookup, audit_target_type = (
         "authorization.ConsultationInvite", "consultation__appeal_id", "authorization.consultationinvite")
     department_lookup = "department"
-
-    def _appeal_id(self, row):
-        return None
 
 
 class SupervisionCaseSource(HistorySource):
@@ -420,9 +413,6 @@ class VisitAttemptSource(HistorySource):
     model_path, appeal_lookup, audit_target_type = (
         "followups.VisitAttempt", "visit__appeal_id", "followups.visitattempt")
     department_lookup = "visit__department"
-
-    def _appeal_id(self, row):
-        return None
 
 
 _ROLE_LABELS = dict(User.Role.choices)

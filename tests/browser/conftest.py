@@ -135,24 +135,27 @@ class Browser:
         """Start a fresh session, then log in through the real admin login form (demo password by default)
         and land on the workbench (landing=True: on the role's own landing page, as a user
         who opens the login page directly); fails with the page's message when refused."""
+        from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
+
         import dev
 
         # A fresh session (not the log-out button: its answer may land after the next page
-        # has loaded and replace it).
-        if not self.driver.current_url.startswith(self.base_url):
-            self.open("/admin/login/")  # cookies are cleared for the site being shown
-        self.driver.delete_all_cookies()
+        # has loaded and replace it), then the form. Tried again if the page is replaced
+        # under the form while it is being filled (seen on a loaded machine).
         page = "/admin/login/" if landing else "/admin/login/?next=/admin/"
-        self.open(page)
-        if not self.driver.find_elements("css selector", "#login-form"):
-            # Still signed in (the log-out's answer came after the cookies were cleared):
-            # clear them again and reload the login page.
+        for attempt in range(3):
+            if not self.driver.current_url.startswith(self.base_url):
+                self.open("/admin/login/")  # cookies are cleared for the site being shown
             self.driver.delete_all_cookies()
             self.open(page)
-        assert self.driver.find_elements("css selector", "#login-form"), f"no login form at {self.path}"
-        self.fill("username", username)
-        self.fill("password", password or dev.DEMO_PASSWORD)
-        self.click_css("#login-form [type=submit]")
+            try:
+                self.fill("username", username)
+                self.fill("password", password or dev.DEMO_PASSWORD)
+                self.click_css("#login-form [type=submit]")
+                break
+            except (NoSuchElementException, StaleElementReferenceException, AssertionError):
+                if attempt == 2:
+                    raise AssertionError(f"no login form to fill at {self.path} ({self.driver.title})") from None
         if self.path.startswith("/admin/login/"):
             errors = self.driver.find_elements("css selector", ".errornote, .errorlist")
             raise AssertionError(f"login as {username} refused: {' '.join(e.text for e in errors)}")
