@@ -16,11 +16,11 @@ from apps.appeals.forms import (
     RevealContactForm,
 )
 from apps.appeals.models import Appeal, Category, DispatchRule
-from apps.appeals.privacy import mask_phone
 from apps.authorization.forms import ReasonRequestForm
 from apps.core.admin_actions import ObjectAction, ObjectActionsMixin
 from apps.core.admin_desk import CaseDeskMixin
 from apps.core.admin_forms import HistoryAdmin, LargeTableAdmin, ServiceAdminMixin
+from apps.core.personal_data import mask_phone
 from apps.followups import services as followup_services
 from apps.organization.models import User
 from apps.tasks import permissions as task_permissions

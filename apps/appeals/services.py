@@ -18,13 +18,14 @@ from django.utils.translation import gettext as _
 
 from apps.appeals import search
 from apps.appeals.models import Appeal, Category
-from apps.appeals.privacy import mask_phone
 from apps.audit.services import record
 from apps.core import versioning
 from apps.core.admin_links import admin_change_url
 from apps.core.exceptions import DomainError, NotPermitted
 from apps.core.history import set_history_context
+from apps.core.personal_data import mask_phone
 from apps.core.text_limits import LONG_TEXT
+from apps.core.timefmt import local_minute
 from apps.core.validation import require_text
 from apps.notifications import services as notifications
 from apps.organization.models import Area, User
@@ -163,7 +164,7 @@ def _notify_p0(appeal: Appeal) -> None:
         % {
             "category": appeal.category,
             "area": appeal.area,
-            "time": timezone.localtime(appeal.received_at).strftime("%Y-%m-%d %H:%M"),
+            "time": local_minute(appeal.received_at),
         },
         link=admin_change_url(appeal),
     )

@@ -23,6 +23,7 @@ from apps.core.admin_links import admin_change_url
 from apps.core.exceptions import DomainError, InvalidTransition, NotPermitted
 from apps.core.history import set_history_context
 from apps.core.process_cache import short_lived
+from apps.core.timefmt import local_minute
 from apps.core.validation import require_text
 from apps.notifications import services as notifications
 from apps.organization.models import Area, User
@@ -53,7 +54,7 @@ def _ancestor_codes(node) -> list[str]:
 
 
 def _local(instant) -> str:
-    return timezone.localtime(instant).strftime("%Y-%m-%d %H:%M")
+    return local_minute(instant)
 
 
 def _ensure_city_leader(actor: User) -> None:

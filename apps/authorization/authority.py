@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from apps.authorization.models import Delegation, Kind
+from apps.core.timefmt import local_day, local_minute
 from apps.organization.models import Department, User
 
 # DESIGN §5: extensions are at most 10 working days.
@@ -80,12 +81,12 @@ def refusal(
         if latest.revoked_at is not None:
             return _("Your authority for %(kind)s requests was revoked on %(date)s.") % {
                 "kind": label,
-                "date": timezone.localtime(latest.revoked_at).strftime("%Y-%m-%d"),
+                "date": local_day(latest.revoked_at),
             }
         return _("Your authority for %(kind)s requests is valid from %(start)s until %(end)s, not now.") % {
             "kind": label,
-            "start": timezone.localtime(latest.valid_from).strftime("%Y-%m-%d %H:%M"),
-            "end": timezone.localtime(latest.valid_until).strftime("%Y-%m-%d %H:%M"),
+            "start": local_minute(latest.valid_from),
+            "end": local_minute(latest.valid_until),
         }
     limit = max((d.max_extension_days or 0) for d in live)
     return _("You may approve extensions of at most %(limit)d working days; this request asks for %(days)d.") % {

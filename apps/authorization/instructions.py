@@ -22,6 +22,7 @@ from apps.core.admin_links import admin_change_url
 from apps.core.exceptions import DomainError, InvalidTransition, NotFoundForActor, NotPermitted
 from apps.core.history import set_history_context
 from apps.core.text_limits import LONG_TEXT
+from apps.core.timefmt import local_minute
 from apps.core.validation import require_text
 from apps.notifications import services as notifications
 from apps.organization.models import Department, User
@@ -37,7 +38,7 @@ READ_ALL_ROLES = {R.CITY_LEADER, R.INSPECTOR, R.DISPATCHER}
 
 
 def _local(instant) -> str:
-    return timezone.localtime(instant).strftime("%Y-%m-%d %H:%M")
+    return local_minute(instant)
 
 
 def _receipt_link(receipt: InstructionReceipt) -> str:

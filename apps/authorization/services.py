@@ -27,6 +27,7 @@ from apps.core.admin_links import admin_change_url
 from apps.core.exceptions import DomainError, NotFoundForActor, NotPermitted, StaleObject
 from apps.core.history import set_history_context
 from apps.core.text_limits import clip
+from apps.core.timefmt import local_minute
 from apps.core.validation import require_text
 from apps.followups import services as followup_services
 from apps.notifications import services as notifications
@@ -90,7 +91,7 @@ def delegation_grant(
     if best.valid_until is not None and valid_until > best.valid_until:
         raise DomainError(
             _("Your own authority ends %(end)s; a delegation cannot outlast it.")
-            % {"end": timezone.localtime(best.valid_until).strftime("%Y-%m-%d %H:%M")}
+            % {"end": local_minute(best.valid_until)}
         )
     delegation = Delegation(
         grantor=actor,
@@ -172,7 +173,7 @@ def _validate_request(
         if timezone.now() >= task.resolve_due_at:
             raise DomainError(
                 _("Extensions must be requested before the resolve limit (%(due)s).")
-                % {"due": timezone.localtime(task.resolve_due_at).strftime("%Y-%m-%d %H:%M")}
+                % {"due": local_minute(task.resolve_due_at)}
             )
     if kind == Kind.CLOSURE and task.status not in {Task.Status.IN_PROGRESS, Task.Status.REPLIED}:
         raise DomainError(_("Only work orders in progress or replied can be closed."))
@@ -309,7 +310,7 @@ def _lock(request: ApprovalRequest, expected_version: int | None) -> ApprovalReq
             % {
                 "status": locked.get_status_display(),
                 "who": who,
-                "when": timezone.localtime(locked.decided_at or locked.updated_at).strftime("%Y-%m-%d %H:%M"),
+                "when": local_minute(locked.decided_at or locked.updated_at),
             }
         )
     versioning.check(locked, expected_version, _("The request changed after you opened it. Reload and try again."))

@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 MINUTE_FORMAT = "%Y-%m-%d %H:%M"
+SECOND_FORMAT = "%Y-%m-%d %H:%M:%S"  # exports, where the order of entries within a minute matters
 DAY_FORMAT = "%Y-%m-%d"
 
 
@@ -22,6 +23,10 @@ def local_minute(value: dt.datetime | None) -> str:
     return timezone.localtime(value).strftime(MINUTE_FORMAT) if timezone.is_aware(value) else value.strftime(
         MINUTE_FORMAT
     )
+
+
+def local_second(value: dt.datetime) -> str:
+    return timezone.localtime(value).strftime(SECOND_FORMAT)
 
 
 def local_day(value: dt.datetime | dt.date | None) -> str:

@@ -4,10 +4,11 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
-from apps.appeals.privacy import mask_phone
 from apps.core.admin_actions import ObjectAction, ObjectActionsMixin
 from apps.core.admin_desk import CaseDeskMixin, Panel
 from apps.core.admin_forms import DefaultChoiceFilter, HistoryAdmin, LargeTableAdmin, ReadOnlyAdminMixin
+from apps.core.personal_data import mask_phone
+from apps.core.timefmt import local_minute
 from apps.followups import admin_desk, permissions, selectors, services
 from apps.followups.forms import OutcomeForm, StartCallForm, UnreachedForm
 from apps.followups.models import Visit, VisitFlag
@@ -130,7 +131,7 @@ class VisitAdmin(CaseDeskMixin, ObjectActionsMixin, HistoryAdmin, LargeTableAdmi
 
     @admin.display(description=_("visit by"), ordering="due_at")
     def due(self, obj):
-        text = timezone.localtime(obj.due_at).strftime("%Y-%m-%d %H:%M")
+        text = local_minute(obj.due_at)
         if obj.status == Visit.Status.SCHEDULED and obj.due_at <= timezone.now():
             return format_html('<strong style="color:#c62828">{}</strong>', text)
         return text

@@ -6,9 +6,9 @@ from __future__ import annotations
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from apps.appeals.privacy import mask_phone
 from apps.casefile.timeline import case_timeline
 from apps.core.admin_desk import Badge, Desk, Panel
+from apps.core.personal_data import mask_phone
 from apps.core.timefmt import countdown, local_minute
 from apps.followups.models import Visit
 from apps.tasks.admin_desk import appeal_panel, reply_panel

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from django.conf import settings
 
-from apps.appeals.privacy import mask_phone
+from apps.core.personal_data import mask_phone
 
 logger = logging.getLogger(__name__)
 

@@ -44,10 +44,10 @@ from django.utils.translation import gettext as _
 
 from apps.appeals import catalog
 from apps.appeals.models import Appeal, Category, DispatchRule, TrackingCounter
-from apps.appeals.privacy import mask_phone
 from apps.appeals.search import index_text
 from apps.audit.models import AuditEvent
 from apps.core import working_calendar
+from apps.core.personal_data import mask_phone
 from apps.organization import roles
 from apps.organization.models import Area, Department, User
 from apps.organization.services import system_actor

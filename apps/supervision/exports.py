@@ -12,8 +12,9 @@ import csv
 import tempfile
 
 from django.http import FileResponse, StreamingHttpResponse
-from django.utils import timezone
 from django.utils.translation import gettext as _
+
+from apps.core.timefmt import local_second
 
 EXPORT_MAX_ROWS = 100_000
 
@@ -25,7 +26,7 @@ def header() -> list[str]:
 
 def row(entry) -> list[str]:
     return [
-        timezone.localtime(entry.at).strftime("%Y-%m-%d %H:%M:%S"),
+        local_second(entry.at),
         entry.source_label,
         str(entry.object_label),
         entry.kind_label,

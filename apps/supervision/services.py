@@ -20,6 +20,7 @@ from apps.core.admin_links import admin_change_url
 from apps.core.exceptions import DomainError, InvalidTransition
 from apps.core.history import set_history_context
 from apps.core.text_limits import LONG_TEXT
+from apps.core.timefmt import local_minute
 from apps.core.validation import limit_text, require_text
 from apps.notifications import services as notifications
 from apps.organization.models import Department, User
@@ -71,7 +72,7 @@ def _raise_step(*, actor, task, appeal_id, department_id, limit, level, missed_d
             group_name=group,
             title=_("%(level)s: answer with a rectification note by %(due)s")
             % {"level": Level(level).label,
-               "due": timezone.localtime(case.answer_due_at).strftime("%Y-%m-%d %H:%M")},
+               "due": local_minute(case.answer_due_at)},
             body=_("Missed %(limit)s of work order %(task)s.")
             % {"limit": case.get_limit_display(), "task": case.task_id},
             link=admin_change_url(case),

@@ -11,10 +11,10 @@ from __future__ import annotations
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext as _
 
-from apps.appeals.privacy import mask_name, mask_phone
 from apps.authorization.display import approval_lines
 from apps.casefile.timeline import case_timeline
 from apps.core.admin_desk import Badge, Desk, Panel
+from apps.core.personal_data import mask_name, mask_phone
 from apps.core.timefmt import countdown, local_minute
 from apps.followups.models import Visit
 from apps.tasks import permissions, sla

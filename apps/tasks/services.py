@@ -26,6 +26,7 @@ from apps.core.admin_links import admin_change_url
 from apps.core.exceptions import DomainError, NotPermitted
 from apps.core.history import set_history_context
 from apps.core.text_limits import LONG_TEXT
+from apps.core.timefmt import local_minute
 from apps.core.validation import limit_text, require_text
 from apps.notifications import services as notifications
 from apps.organization.models import Department, User
@@ -149,7 +150,7 @@ def _create_task(
     _notify_department(
         department,
         _("New work order %(number)s") % {"number": appeal.tracking_number},
-        _("Sign for it by %(due)s.") % {"due": timezone.localtime(sign_due).strftime("%Y-%m-%d %H:%M")},
+        _("Sign for it by %(due)s.") % {"due": local_minute(sign_due)},
         task,
     )
     return task
@@ -269,7 +270,7 @@ def task_request_return(*, actor: User, task: Task, reason: str, expected_versio
                 "Returns must be requested within 2 working days of dispatch (by %(deadline)s); "
                 "ask the centre to reassign instead."
             )
-            % {"deadline": timezone.localtime(deadline).strftime("%Y-%m-%d %H:%M")}
+            % {"deadline": local_minute(deadline)}
         )
     old = task.status
     task.move_to(Task.Status.RETURN_REQUESTED)
@@ -633,7 +634,7 @@ def _sweep_one(task: Task, *, actor: User, now) -> tuple[int, int]:
                 task.department,
                 _("Reminder (催办): %(number)s") % {"number": task.appeal.tracking_number},
                 _("The %(limit)s of %(due)s was missed.")
-                % {"limit": Reminder.Kind(kind).label, "due": timezone.localtime(due).strftime("%Y-%m-%d %H:%M")},
+                % {"limit": Reminder.Kind(kind).label, "due": local_minute(due)},
                 task,
             )
     sla.refresh_deadlines(task, reminded_kinds=reminded)

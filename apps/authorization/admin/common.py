@@ -10,13 +10,13 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Q
 from django.urls import path, reverse
-from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from apps.authorization import selectors
 from apps.core.admin_actions import ObjectActionsMixin
 from apps.core.admin_forms import DefaultChoiceFilter, HistoryAdmin, LargeTableAdmin
+from apps.core.timefmt import local_minute
 from apps.organization.models import User
 
 R = User.Role
@@ -25,7 +25,7 @@ CHANGE_FORM_WITH_BUTTONS = "admin/authorization/change_form.html"
 
 
 def when(value) -> str:
-    return timezone.localtime(value).strftime("%Y-%m-%d %H:%M") if value else "-"
+    return local_minute(value) if value else "-"
 
 
 def late_flag(is_late: bool):
