@@ -34,6 +34,7 @@ DEMO_LOGINS = [
     ("visitor", "return-visit agent / 回访员"),
     ("inspector", "inspector / 督查"),
     ("sysadmin", "system admin / 系统管理员"),
+    ("secadmin", "security admin / 安全管理员"),
     ("auditadmin", "audit admin / 审计管理员"),
 ]
 DEMO_PASSWORD = "Demo@12345"

@@ -104,6 +104,11 @@ def system_admin(org):
 
 
 @pytest.fixture
+def security_admin(org):
+    return _user(org, "security_admin", "centre")
+
+
+@pytest.fixture
 def audit_admin(org):
     return _user(org, "audit_admin", "supervision")
 
@@ -122,6 +127,7 @@ def users_by_role(org):
         "visit_agent": "centre",
         "inspector": "supervision",
         "system_admin": "centre",
+        "security_admin": "centre",
         "audit_admin": "supervision",
     }
     return {role: _user(org, role, home[role]) for role in User.Role.values}

@@ -15,6 +15,7 @@ DEMO_LOGINS = [
     "visitor",
     "inspector",
     "sysadmin",
+    "secadmin",
     "auditadmin",
 ]
 

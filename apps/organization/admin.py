@@ -1,11 +1,12 @@
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin
 from django.contrib.auth.models import Group
+from django.core.exceptions import PermissionDenied
 from django.utils.translation import gettext_lazy as _
 
 from apps.core.admin_forms import HistoryAdmin, LargeTableAdmin, ServiceAdminMixin
 from apps.core.models import CalendarDay, CalendarYear
-from apps.organization import calendar, services
+from apps.organization import calendar, roles, services
 from apps.organization.forms import (
     AreaForm,
     CalendarDayForm,
@@ -48,6 +49,11 @@ class DepartmentAdmin(ServiceAdminMixin, NoDeleteMixin, HistoryAdmin, LargeTable
     readonly_fields = ["group"]
     ordering = ["path"]
 
+    def has_view_permission(self, request, obj=None):
+        # The security administrator picks departments when granting them (autocomplete),
+        # without holding the system administrator's view_department.
+        return super().has_view_permission(request, obj) or request.user.has_perm(roles.GRANT_ROLE)
+
     def get_search_results(self, request, queryset, search_term):
         queryset, distinct = super().get_search_results(request, queryset, search_term)
         # Work orders and rules go to active departments only.
@@ -56,10 +62,16 @@ class DepartmentAdmin(ServiceAdminMixin, NoDeleteMixin, HistoryAdmin, LargeTable
         return queryset, distinct
 
 
+_AUTHORITY_FIELDS = ("department", "role")
+_ACCOUNT_FIELDS = ("name", "email", "phone", "is_active")
+
+
 @admin.register(User)
 class StaffAdmin(ServiceAdminMixin, NoDeleteMixin, HistoryAdmin, UserAdmin, LargeTableAdmin):
-    """Staff accounts. Groups and permissions follow department and role (services), so
-    they are not edited here."""
+    """Staff accounts, kept by two administrators (roles.py, separation of duties): the
+    system administrator the account (create, name and contacts, deactivate, password),
+    the security administrator its department and role. Each sees the other's fields read
+    only; groups and permissions follow department and role (services), never edited here."""
 
     form = StaffChangeForm
     add_form = StaffCreateForm
@@ -77,7 +89,7 @@ class StaffAdmin(ServiceAdminMixin, NoDeleteMixin, HistoryAdmin, UserAdmin, Larg
         (None, {"fields": ["change_reason"]}),
     ]
     add_fieldsets = [
-        (None, {"fields": ["username", "name", "department", "role", "email", "phone", "password1", "password2"]}),
+        (None, {"fields": ["username", "name", "email", "phone", "password1", "password2"]}),
         (None, {"fields": ["change_reason"]}),
     ]
     filter_horizontal = []
@@ -86,7 +98,50 @@ class StaffAdmin(ServiceAdminMixin, NoDeleteMixin, HistoryAdmin, UserAdmin, Larg
     def get_queryset(self, request):
         return super().get_queryset(request).filter(is_service_account=False)
 
-    @admin.action(description=_("Unlock sign-in (after too many failed attempts)"), permissions=["change"])
+    # --- who may do what ------------------------------------------------------------------
+
+    def has_view_permission(self, request, obj=None):
+        return super().has_view_permission(request, obj) or request.user.has_perm(roles.GRANT_ROLE)
+
+    def has_change_permission(self, request, obj=None):
+        return super().has_change_permission(request, obj) or request.user.has_perm(roles.GRANT_ROLE)
+
+    def has_unlock_permission(self, request):
+        return request.user.has_perm(roles.UNLOCK_USER)
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = list(super().get_readonly_fields(request, obj))
+        if obj is not None:
+            if not request.user.has_perm(roles.GRANT_ROLE):
+                fields += _AUTHORITY_FIELDS
+            if not request.user.has_perm("organization.change_user"):
+                fields += _ACCOUNT_FIELDS
+        return fields
+
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = super().get_fieldsets(request, obj)
+        if obj is None:
+            note = _("The security administrator grants the department and role afterwards.")
+        elif not request.user.has_perm(roles.GRANT_ROLE):
+            note = _("Department and role are granted by the security administrator.")
+        elif not request.user.has_perm("organization.change_user"):
+            note = _("Name, contacts, sign-in and password are kept by the system administrator.")
+        else:
+            return fieldsets
+        (title, options), *rest = fieldsets
+        return [(title, {**options, "description": note}), *rest]
+
+    def add_view(self, request, form_url="", extra_context=None):
+        if not super().has_add_permission(request):
+            raise PermissionDenied(_("Only the system administrator creates accounts."))
+        return super().add_view(request, form_url, extra_context)
+
+    def user_change_password(self, request, id, form_url=""):
+        if not request.user.has_perm("organization.change_user"):
+            raise PermissionDenied(_("Only the system administrator resets passwords."))
+        return super().user_change_password(request, id, form_url)
+
+    @admin.action(description=_("Unlock sign-in (after too many failed attempts)"), permissions=["unlock"])
     def unlock(self, request, queryset):
         for user in queryset:
             services.staff_unlock(actor=request.user, user=user, reason=_("unlocked in the admin"))

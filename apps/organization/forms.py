@@ -95,8 +95,8 @@ class StaffCreateForm(ServiceModelForm):
             actor=actor,
             username=data["username"],
             name=data["name"],
-            department=data["department"],
-            role=data["role"],
+            department=data.get("department"),  # not on the system administrator's form
+            role=data.get("role", ""),
             password=data.get("password1") or None,
             email=data["email"],
             phone=data["phone"],
@@ -111,20 +111,22 @@ class StaffChangeForm(ServiceModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        for name in ("department", "role"):
-            if name in self.fields:
-                self.fields[name].required = True
+        if "department" in self.fields:
+            self.fields["department"].required = True
 
     def run_service(self, *, actor, reason):
-        data = self.cleaned_data
+        # Each administrator's form holds only their own fields (StaffAdmin); the others
+        # keep their value, and each service does nothing when its part did not change.
+        data, user = self.cleaned_data, self.instance
+        get = lambda name: data[name] if name in data else getattr(user, name)  # noqa: E731
         user = services.staff_update(
-            actor=actor, user=self.instance, name=data["name"], email=data["email"], phone=data["phone"], reason=reason
+            actor=actor, user=user, name=get("name"), email=get("email"), phone=get("phone"), reason=reason
         )
         user = services.staff_assign(
-            actor=actor, user=user, department=data["department"], role=data["role"], reason=reason
+            actor=actor, user=user, department=get("department"), role=get("role"), reason=reason
         )
-        if data["is_active"] != user.is_active:
-            user = services.staff_set_active(actor=actor, user=user, is_active=data["is_active"], reason=reason)
+        if get("is_active") != user.is_active:
+            user = services.staff_set_active(actor=actor, user=user, is_active=get("is_active"), reason=reason)
         return user
 
 

@@ -143,6 +143,7 @@ class User(AbstractUser):
         VISIT_AGENT = "visit_agent", _("return-visit agent")
         INSPECTOR = "inspector", _("inspector")
         SYSTEM_ADMIN = "system_admin", _("system administrator")
+        SECURITY_ADMIN = "security_admin", _("security administrator")
         AUDIT_ADMIN = "audit_admin", _("audit administrator")
 
     name = models.CharField(_("full name"), max_length=50, blank=True)
@@ -184,6 +185,7 @@ class User(AbstractUser):
                         "visit_agent",
                         "inspector",
                         "system_admin",
+                        "security_admin",
                         "audit_admin",
                     ]
                 ),

@@ -5,11 +5,16 @@ Each role is one auth group named "role:<code>", kept in step with this table by
 may touch; which objects (their department's tasks, their own notifications) is decided
 per object in each app's permissions.py. Nobody works as a superuser day to day.
 
-Separation of duties:
-- the system admin manages departments, areas, staff and the calendar, and sees no
-  business data and no action log;
-- the audit admin reads the action log and verifies it, and nothing else;
+Separation of duties (三权分立, MLPS 2.0 8.1.4.2 d and 8.1.5):
+- the system admin (系统管理员) manages accounts (creates, edits, deactivates them, resets
+  passwords), departments, areas, the calendar and the catalogue, and sees no business data,
+  no action log, and cannot give anyone a role, a department or a permission;
+- the security admin (安全管理员) alone grants and withdraws roles and department
+  memberships (which carry every permission) and lifts lockouts, and nothing else;
+- the audit admin (审计管理员) reads the action log and verifies it, and nothing else;
 - the inspector reads everything and changes nothing.
+The three administrators' permission sets are disjoint (asserted by tests and by the
+system check xlx.E001), and each service refuses the duties of the other two (DUTIES).
 """
 
 from __future__ import annotations
@@ -254,6 +259,14 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "tasks.view_historicalslarule",
         *_OWN_NOTIFICATIONS,
     ],
+    # Reaches the staff list and the department autocomplete through GRANT_ROLE (the
+    # admin accepts it in place of view_user / view_department): no permission in common
+    # with the system admin.
+    Role.SECURITY_ADMIN: [
+        "organization.grant_role",
+        "organization.unlock_user",
+        *_OWN_NOTIFICATIONS,
+    ],
     Role.AUDIT_ADMIN: [
         "audit.view_auditevent",
         "audit.verify_auditevent",
@@ -261,6 +274,49 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         *_OWN_NOTIFICATIONS,
     ],
 }
+
+# Permissions that no model declares (models.py stays as it is): created on the staff
+# model's content type by sync_role_groups(). codename -> name.
+CUSTOM_USER_PERMISSIONS = {
+    "grant_role": "Can grant and withdraw roles and department memberships",
+    "unlock_user": "Can lift a sign-in lockout",
+}
+GRANT_ROLE = "organization.grant_role"
+UNLOCK_USER = "organization.unlock_user"
+
+# Which role may do what in apps/organization/services.py. Background jobs, commands
+# (the system account) and a superuser (warned about by xlx.W001) pass: they install the
+# first administrators.
+DUTY_ACCOUNTS = "accounts"  # create, edit, deactivate accounts, reset passwords
+DUTY_ORGANISATION = "organisation"  # areas and departments
+DUTY_AUTHORITY = "authority"  # roles, department memberships, lockouts
+DUTIES: dict[str, set[str]] = {
+    DUTY_ACCOUNTS: {Role.SYSTEM_ADMIN},
+    DUTY_ORGANISATION: {Role.SYSTEM_ADMIN},
+    DUTY_AUTHORITY: {Role.SECURITY_ADMIN},
+}
+ADMINISTRATORS = (Role.SYSTEM_ADMIN, Role.SECURITY_ADMIN, Role.AUDIT_ADMIN)
+# Every role reads its own inbox; that is the only permission administrators may share.
+SHARED_BY_ALL = set(_OWN_NOTIFICATIONS)
+
+
+def administrator_overlaps() -> list[tuple[str, str, set[str]]]:
+    """(role, role, permissions both hold) for each pair of administrators that share
+    more than their own inbox: empty when the duties are separate."""
+    found = []
+    for i, first in enumerate(ADMINISTRATORS):
+        for second in ADMINISTRATORS[i + 1 :]:
+            common = (set(ROLE_PERMISSIONS[first]) & set(ROLE_PERMISSIONS[second])) - SHARED_BY_ALL
+            if common:
+                found.append((first, second, common))
+    return found
+
+
+def actor_may(actor, duty: str) -> bool:
+    if actor is None or getattr(actor, "is_service_account", False) or getattr(actor, "is_superuser", False):
+        return True
+    return getattr(actor, "role", "") in DUTIES[duty]
+
 
 # Business and audit data the system admin must never read (asserted by tests; later
 # apps add their models here). Reference configuration (categories, rules) is not listed.
@@ -340,6 +396,9 @@ WORKBENCH: dict[str, list[tuple]] = {
         (_("time-limit rules"), "admin:tasks_slarule_changelist", ""),
         (_("working calendar"), "admin:core_calendaryear_changelist", ""),
     ],
+    Role.SECURITY_ADMIN: [
+        (_("staff: roles and departments"), "admin:organization_user_changelist", ""),
+    ],
     Role.AUDIT_ADMIN: [
         (_("action log"), "admin:audit_auditevent_changelist", ""),
         (_("chain alerts"), "admin:audit_chainalert_changelist", ""),
@@ -360,6 +419,11 @@ def group_name(role: str) -> str:
 def sync_role_groups() -> None:
     """Create the role groups and set exactly the permissions listed above."""
     from django.contrib.auth.models import Group, Permission
+    from django.contrib.contenttypes.models import ContentType
+
+    staff_type = ContentType.objects.get_for_model(User)
+    for codename, name in CUSTOM_USER_PERMISSIONS.items():
+        Permission.objects.get_or_create(content_type=staff_type, codename=codename, defaults={"name": name})
 
     wanted: set[tuple[str, str]] = set()
     for perms in ROLE_PERMISSIONS.values():

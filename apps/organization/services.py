@@ -9,8 +9,9 @@ from __future__ import annotations
 from django.contrib.auth.models import Group
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import models, transaction
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 
 from apps.audit.services import record
 from apps.core import process_cache
@@ -36,6 +37,23 @@ def _save(obj, *, actor, reason: str, **kwargs) -> None:
     if isinstance(obj, (Department, Area)):
         # Dispatch reads departments from a short-lived per-process cache.
         transaction.on_commit(process_cache.clear_all)
+
+
+_DUTY_REFUSALS = {
+    roles.DUTY_ACCOUNTS: _lazy(
+        "Only the system administrator creates, changes and deactivates accounts and resets passwords."
+    ),
+    roles.DUTY_ORGANISATION: _lazy("Only the system administrator changes areas and departments."),
+    roles.DUTY_AUTHORITY: _lazy(
+        "Only the security administrator grants or withdraws roles and department memberships and lifts lockouts."
+    ),
+}
+
+
+def _require_duty(actor, duty: str) -> None:
+    """Separation of duties (roles.DUTIES): the one check each write below starts with."""
+    if not roles.actor_may(actor, duty):
+        raise DomainError(str(_DUTY_REFUSALS[duty]))
 
 
 def _diff(before: dict, after: dict) -> dict:
@@ -83,6 +101,7 @@ _AREA_FIELDS = ["code", "name", "kind", "parent_id"]
 
 @transaction.atomic
 def area_create(*, actor, code: str, name: str, kind: str, parent: Area | None, reason: str) -> Area:
+    _require_duty(actor, roles.DUTY_ORGANISATION)
     reason = require_text(reason)
     area = Area(code=code, name=name, kind=kind, parent=parent)
     area.path = f"{parent.path if parent else '/'}{code}/"
@@ -96,6 +115,7 @@ def area_create(*, actor, code: str, name: str, kind: str, parent: Area | None, 
 
 @transaction.atomic
 def area_update(*, actor, area: Area, name: str, kind: str, parent: Area | None, reason: str) -> Area:
+    _require_duty(actor, roles.DUTY_ORGANISATION)
     reason = require_text(reason)
     area = Area.objects.select_for_update().get(pk=area.pk)
     before = _snapshot(area, _AREA_FIELDS)
@@ -132,6 +152,7 @@ def department_create(
     reason: str,
 ) -> Department:
     """Create a department and its auth group (named after the immutable code)."""
+    _require_duty(actor, roles.DUTY_ORGANISATION)
     reason = require_text(reason)
     if Department.objects.filter(code=code).exists():
         raise DomainError(_("A department with code %(code)s already exists.") % {"code": code})
@@ -168,6 +189,7 @@ def department_update(
     reason: str,
 ) -> Department:
     """Rename, re-classify or move a department (never under itself or its own units)."""
+    _require_duty(actor, roles.DUTY_ORGANISATION)
     reason = require_text(reason)
     department = Department.objects.select_for_update().get(pk=department.pk)
     before = _snapshot(department, _DEPARTMENT_FIELDS)
@@ -184,6 +206,7 @@ def department_update(
 @transaction.atomic
 def department_set_active(*, actor, department: Department, is_active: bool, reason: str) -> Department:
     """Deactivate (only when no active staff or units remain) or reactivate a department."""
+    _require_duty(actor, roles.DUTY_ORGANISATION)
     reason = require_text(reason)
     department = Department.objects.select_for_update().get(pk=department.pk)
     if department.is_active == is_active:
@@ -210,30 +233,32 @@ def department_set_active(*, actor, department: Department, is_active: bool, rea
 _STAFF_FIELDS = ["username", "name", "email", "phone", "department_id", "role", "is_active"]
 
 
-def _sync_groups(user: User, *, old_role: str | None = None, old_department: Department | None = None) -> None:
-    """Keep the user in exactly one role group and their department's group."""
-    to_remove = []
-    if old_role and old_role != user.role:
-        to_remove.append(Group.objects.get(name=roles.group_name(old_role)))
-    if old_department and old_department.pk != user.department_id:
-        to_remove.append(old_department.group)
-    if to_remove:
-        user.groups.remove(*to_remove)
-    to_add = []
+def _sync_groups(user: User) -> None:
+    """Keep the user in exactly one role group and their department's group, and in none
+    without a role: a department's group carries object permissions (its work orders), so
+    membership is authority too, granted with the role. Any other role group found (added
+    by hand in the shell) is removed, so nobody holds two roles."""
+    wanted = []
     if user.role:
-        to_add.append(Group.objects.get(name=roles.group_name(user.role)))
-    if user.department_id:
-        to_add.append(user.department.group)
-    if to_add:
-        user.groups.add(*to_add)
+        wanted.append(Group.objects.get(name=roles.group_name(user.role)))
+        if user.department_id:
+            wanted.append(user.department.group)
+    managed = user.groups.filter(
+        models.Q(name__startswith=roles.ROLE_GROUP_PREFIX) | models.Q(name__startswith=DEPARTMENT_GROUP_PREFIX)
+    )
+    stale = [g for g in managed if g not in wanted]
+    if stale:
+        user.groups.remove(*stale)
+    if wanted:
+        user.groups.add(*wanted)
 
 
 def _check_staff(department: Department | None, role: str) -> None:
-    if role not in User.Role.values:
+    if role and role not in User.Role.values:
         raise DomainError(_("Unknown role: %(role)s") % {"role": role})
-    if department is None:
-        raise DomainError(_("Every staff member belongs to a department."))
-    if not department.is_active:
+    if role and department is None:
+        raise DomainError(_("Every staff member with a role belongs to a department."))
+    if department is not None and not department.is_active:
         raise DomainError(_("“%(dept)s” is deactivated.") % {"dept": department})
 
 
@@ -243,15 +268,20 @@ def staff_create(
     actor,
     username: str,
     name: str,
-    department: Department,
-    role: str,
+    department: Department | None = None,
+    role: str = "",
     password: str | None = None,
     email: str = "",
     phone: str = "",
     reason: str,
 ) -> User:
-    """Create a staff account in a department with a role. Without a password the account
-    cannot log in until one is set."""
+    """Create a staff account. Without a password the account cannot log in until one is
+    set. The system administrator creates it without department and role, which the
+    security administrator then grants (staff_assign); the system account (the demo
+    loader, commands) may create it with both."""
+    _require_duty(actor, roles.DUTY_ACCOUNTS)
+    if (role or department is not None) and not roles.actor_may(actor, roles.DUTY_AUTHORITY):
+        raise DomainError(str(_DUTY_REFUSALS[roles.DUTY_AUTHORITY]))
     reason = require_text(reason)
     _check_staff(department, role)
     if User.objects.filter(username__iexact=username).exists():
@@ -281,8 +311,12 @@ def staff_create(
 
 @transaction.atomic
 def staff_update(*, actor, user: User, name: str, email: str = "", phone: str = "", reason: str) -> User:
-    reason = require_text(reason)
+    """Change an account's name and contact details (nothing changed: nothing recorded)."""
     user = User.objects.select_for_update().get(pk=user.pk)
+    if (user.name, user.email, user.phone) == (name, email, phone):
+        return user
+    _require_duty(actor, roles.DUTY_ACCOUNTS)
+    reason = require_text(reason)
     before = _snapshot(user, _STAFF_FIELDS)
     user.name, user.email, user.phone = name, email, phone
     _save(user, actor=actor, reason=reason)
@@ -297,24 +331,32 @@ def staff_update(*, actor, user: User, name: str, email: str = "", phone: str = 
 
 
 @transaction.atomic
-def staff_assign(*, actor, user: User, department: Department, role: str, reason: str) -> User:
-    """Move a staff member to another department and/or role. Role changes are security
-    events: the audit administrators are notified."""
+def staff_assign(*, actor, user: User, department: Department | None, role: str, reason: str) -> User:
+    """Grant, change or withdraw (role "") a staff member's role and department: the
+    security administrator's duty alone. Role changes are security events: recorded in the
+    action log (who, whom, from what to what, why, when) and the audit administrators are
+    notified."""
+    user = User.objects.select_for_update().get(pk=user.pk)
+    if user.role == role and user.department_id == getattr(department, "pk", None):
+        return user  # nothing to grant
+    _require_duty(actor, roles.DUTY_AUTHORITY)
     reason = require_text(reason)
     _check_staff(department, role)
-    user = User.objects.select_for_update().get(pk=user.pk)
     if user.is_service_account:
         raise DomainError(_("Service accounts have no department or role."))
     if user.pk == getattr(actor, "pk", None) and role != user.role:
         raise DomainError(_("Nobody may change their own role."))
     old_role, old_department = user.role, user.department
-    if old_role == role and old_department == department:
-        return user
     before = _snapshot(user, _STAFF_FIELDS)
     user.department, user.role = department, role
     _save(user, actor=actor, reason=reason, update_fields=["department", "role"])
-    _sync_groups(user, old_role=old_role, old_department=old_department)
+    _sync_groups(user)
     changes = _diff(before, _snapshot(user, _STAFF_FIELDS))
+    # Names beside the ids, so the entry reads on its own years later.
+    if "role" in changes:
+        changes["role_label"] = [str(User.Role(r).label) if r else "" for r in changes["role"]]
+    if "department_id" in changes:
+        changes["department_name"] = [getattr(old_department, "name", ""), getattr(department, "name", "")]
     record(actor=actor, action="staff.assigned", target=user, reason=reason, changes=changes)
     if old_role != role:
         notifications.notify_role(
@@ -325,7 +367,7 @@ def staff_assign(*, actor, user: User, department: Department, role: str, reason
                 "actor": actor,
                 "user": user,
                 "old": User.Role(old_role).label if old_role else "-",
-                "new": User.Role(role).label,
+                "new": User.Role(role).label if role else "-",
                 "reason": reason,
             },
         )
@@ -336,12 +378,13 @@ def staff_assign(*, actor, user: User, department: Department, role: str, reason
 def staff_set_active(*, actor, user: User, is_active: bool, reason: str) -> User:
     """Deactivate (never delete) or reactivate an account. A deactivated account's open
     sessions stop working at their next request (the auth backend refuses inactive users)."""
-    reason = require_text(reason)
     user = User.objects.select_for_update().get(pk=user.pk)
-    if user.pk == getattr(actor, "pk", None):
-        raise DomainError(_("Nobody may deactivate their own account."))
     if user.is_active == is_active:
         return user
+    _require_duty(actor, roles.DUTY_ACCOUNTS)
+    reason = require_text(reason)
+    if user.pk == getattr(actor, "pk", None):
+        raise DomainError(_("Nobody may deactivate their own account."))
     if is_active and user.is_service_account:
         raise DomainError(_("Service accounts cannot log in."))
     user.is_active = is_active
@@ -358,7 +401,10 @@ def staff_set_active(*, actor, user: User, is_active: bool, reason: str) -> User
 
 @transaction.atomic
 def staff_set_password(*, actor, user: User, password: str, reason: str) -> User:
-    """Set a staff member's password (validated: length and character classes)."""
+    """Set a staff member's password (validated: length and character classes): the
+    system administrator's reset, or the staff member's own change."""
+    if getattr(actor, "pk", None) != user.pk:
+        _require_duty(actor, roles.DUTY_ACCOUNTS)
     reason = require_text(reason)
     user = User.objects.select_for_update().get(pk=user.pk)
     if user.is_service_account:
@@ -378,6 +424,7 @@ def staff_unlock(*, actor, user: User, reason: str) -> int:
     """Lift a login lockout (django-axes) before its 30 minutes are over."""
     from axes.utils import reset
 
+    _require_duty(actor, roles.DUTY_AUTHORITY)
     reason = require_text(reason)
     cleared = reset(username=user.get_username())
     record(actor=actor, action="staff.unlocked", target=user, reason=reason, changes={"attempts_cleared": cleared})

@@ -118,30 +118,32 @@ def test_departments_cannot_be_bulk_updated_or_deleted_around_history(org):
         Department.objects.filter(code="HOUSING").delete()
 
 
-def test_staff_get_their_role_group_and_department_group_and_move_with_them(org, system_admin):
+def test_staff_get_their_role_group_and_department_group_and_move_with_them(org, security_admin):
     user = make_user(role="dept_staff", department=org["housing"])
     assert set(user.groups.values_list("name", flat=True)) == {"role:dept_staff", "dept:HOUSING"}
-    services.staff_assign(actor=system_admin, user=user, department=org["market"], role="dept_leader", reason="调岗")
+    services.staff_assign(actor=security_admin, user=user, department=org["market"], role="dept_leader", reason="调岗")
     assert set(user.groups.values_list("name", flat=True)) == {"role:dept_leader", "dept:MARKET"}
     event = AuditEvent.objects.get(action="staff.assigned", target_id=str(user.pk))
     assert event.changes["role"] == ["dept_staff", "dept_leader"]
-    assert user.history.first().history_user == system_admin
+    assert user.history.first().history_user == security_admin
 
 
 def test_a_role_change_notifies_the_audit_administrators(
-    org, system_admin, audit_admin, django_capture_on_commit_callbacks
+    org, security_admin, audit_admin, django_capture_on_commit_callbacks
 ):
     user = make_user(role="operator", department=org["centre"])
     with django_capture_on_commit_callbacks(execute=True):
-        services.staff_assign(actor=system_admin, user=user, department=org["centre"], role="dispatcher", reason="调岗")
+        services.staff_assign(
+            actor=security_admin, user=user, department=org["centre"], role="dispatcher", reason="调岗"
+        )
     note = audit_admin.notifications.get()
     assert user.username in note.title
 
 
-def test_nobody_changes_their_own_role_or_deactivates_themselves(org, system_admin):
+def test_nobody_changes_their_own_role_or_deactivates_themselves(org, system_admin, security_admin):
     with pytest.raises(DomainError):
         services.staff_assign(
-            actor=system_admin, user=system_admin, department=org["centre"], role="inspector", reason="x"
+            actor=security_admin, user=security_admin, department=org["centre"], role="inspector", reason="x"
         )
     with pytest.raises(DomainError):
         services.staff_set_active(actor=system_admin, user=system_admin, is_active=False, reason="x")

@@ -30,12 +30,12 @@ def test_four_failures_do_not_lock(client, dept_staff):
     assert _login(client, dept_staff, TEST_PASSWORD).status_code == 302
 
 
-def test_a_system_admin_can_unlock_an_account_and_it_is_logged(client, dept_staff, system_admin):
+def test_the_security_admin_can_unlock_an_account_and_it_is_logged(client, dept_staff, security_admin):
     for _ in range(5):
         _login(client, dept_staff, "wrong-password")
-    services.staff_unlock(actor=system_admin, user=dept_staff, reason="本人电话核实")
+    services.staff_unlock(actor=security_admin, user=dept_staff, reason="本人电话核实")
     assert _login(client, dept_staff, TEST_PASSWORD).status_code == 302
-    assert AuditEvent.objects.filter(action="staff.unlocked", actor=system_admin).exists()
+    assert AuditEvent.objects.filter(action="staff.unlocked", actor=security_admin).exists()
 
 
 def test_unknown_and_known_users_get_the_same_answer(client, dept_staff):

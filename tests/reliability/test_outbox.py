@@ -21,19 +21,19 @@ def broker_down(monkeypatch):
     return dead
 
 
-def _role_change(org, system_admin):
+def _role_change(org, security_admin):
     from tests.factories import make_user
 
     user = make_user(role="operator", department=org["centre"])
-    services.staff_assign(actor=system_admin, user=user, department=org["centre"], role="dispatcher", reason="调岗")
+    services.staff_assign(actor=security_admin, user=user, department=org["centre"], role="dispatcher", reason="调岗")
     return user
 
 
 def test_with_the_broker_down_a_write_succeeds_and_its_job_waits(
-    org, system_admin, audit_admin, broker_down, django_capture_on_commit_callbacks
+    org, security_admin, audit_admin, broker_down, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=True):
-        user = _role_change(org, system_admin)
+        user = _role_change(org, security_admin)
     user.refresh_from_db()
     assert user.role == "dispatcher"  # the change is committed
     job = OutboxMessage.objects.get(task_name="notifications.deliver")
@@ -44,10 +44,10 @@ def test_with_the_broker_down_a_write_succeeds_and_its_job_waits(
 
 
 def test_once_the_broker_is_back_the_relay_delivers_exactly_once(
-    org, system_admin, audit_admin, monkeypatch, broker_down, django_capture_on_commit_callbacks
+    org, security_admin, audit_admin, monkeypatch, broker_down, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=True):
-        _role_change(org, system_admin)
+        _role_change(org, security_admin)
     job = OutboxMessage.objects.get(task_name="notifications.deliver")
     # The broker is back (in-process delivery), and the back-off has passed.
     monkeypatch.undo()
@@ -61,7 +61,7 @@ def test_once_the_broker_is_back_the_relay_delivers_exactly_once(
     assert Notification.objects.filter(recipient=audit_admin).count() == 1
 
 
-def test_a_job_delivered_twice_is_handled_once(org, system_admin, audit_admin):
+def test_a_job_delivered_twice_is_handled_once(org, security_admin, audit_admin):
     from apps.notifications.tasks import deliver
 
     with transaction.atomic():
@@ -72,7 +72,9 @@ def test_a_job_delivered_twice_is_handled_once(org, system_admin, audit_admin):
     assert ProcessedMessage.objects.filter(message_id=job.id).count() == 1
 
 
-def test_a_job_is_not_published_when_its_transaction_rolls_back(org, system_admin, django_capture_on_commit_callbacks):
+def test_a_job_is_not_published_when_its_transaction_rolls_back(
+    org, security_admin, django_capture_on_commit_callbacks
+):
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         with pytest.raises(RuntimeError):
             with transaction.atomic():

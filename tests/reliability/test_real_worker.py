@@ -59,7 +59,7 @@ def _setup_org():
     from tests.factories import build_org, make_user
 
     org = build_org()
-    admin_user = make_user(role="system_admin", department=org["centre"])
+    admin_user = make_user(role="security_admin", department=org["centre"])
     auditor = make_user(role="audit_admin", department=org["supervision"])
     return org, admin_user, auditor
 

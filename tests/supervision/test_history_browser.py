@@ -194,7 +194,7 @@ def test_an_unknown_appeal_is_not_found(client, inspector):
 
 
 def test_the_record_names_the_role_a_person_held_when_they_acted(
-    org, catalog, operator, dispatcher, system_admin, holidays_2026, time_machine
+    org, catalog, operator, dispatcher, security_admin, holidays_2026, time_machine
 ):
     from apps.organization import services as staff_services
     from apps.tasks import services as task_services
@@ -208,7 +208,7 @@ def test_the_record_names_the_role_a_person_held_when_they_acted(
     task_services.task_sign(actor=staff, task=task)
     time_machine.move_to(at(3, 10, 9), tick=False)
     staff_services.staff_assign(
-        actor=system_admin, user=staff, department=org["housing"], role="dept_leader", reason="任命为科长"
+        actor=security_admin, user=staff, department=org["housing"], role="dept_leader", reason="任命为科长"
     )
 
     with translation.override("zh-hans"):
