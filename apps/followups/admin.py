@@ -133,7 +133,7 @@ class VisitAdmin(CaseDeskMixin, ObjectActionsMixin, HistoryAdmin, LargeTableAdmi
     def due(self, obj):
         text = local_minute(obj.due_at)
         if obj.status == Visit.Status.SCHEDULED and obj.due_at <= timezone.now():
-            return format_html('<strong style="color:#c62828">{}</strong>', text)
+            return format_html('<strong class="late-flag">{}</strong>', text)
         return text
 
     @admin.display(description=_("flagged"), boolean=True)

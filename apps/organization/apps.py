@@ -25,6 +25,7 @@ class OrganizationConfig(AppConfig):
         from django.contrib.auth import signals as auth_signals
         from django.contrib.auth.models import update_last_login
 
+        from apps.organization import checks  # noqa: F401  (registers xlx.E001, xlx.W001, xlx.W002)
         from apps.organization.login import record_last_login
 
         # Role groups follow roles.ROLE_PERMISSIONS after every migrate.

@@ -283,7 +283,7 @@ def test_a_consultation_runs_through_the_admin(client, org, city_leader, dept_st
     invite.refresh_from_db()
     assert invite.opinion == "同意改造方案" and invite.is_late
     page = client.get(reverse("admin:authorization_consultationinvite_changelist"))
-    assert 'style="color:#c62828' in page.content.decode()  # the late flag
+    assert 'class="late-flag"' in page.content.decode()  # the late flag
 
     client.force_login(city_leader)
     conclude = reverse("admin:authorization_consultation_conclude", args=[consultation.pk])

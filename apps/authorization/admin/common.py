@@ -29,7 +29,7 @@ def when(value) -> str:
 
 
 def late_flag(is_late: bool):
-    return format_html('<span style="color:#c62828;font-weight:bold">{}</span>', _("late")) if is_late else ""
+    return format_html('<span class="late-flag">{}</span>', _("late")) if is_late else ""
 
 
 class ScopedReadOnlyAdmin(ObjectActionsMixin, HistoryAdmin, LargeTableAdmin):
