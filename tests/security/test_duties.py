@@ -346,3 +346,98 @@ def test_the_demo_city_has_a_security_admin_login(db):
     assert users["secadmin"]["role"] == R.SECURITY_ADMIN
     admins = [u["role"] for u in users.values() if u["role"] in ADMINS]
     assert sorted(admins) == sorted(ADMINS)  # one of each, nobody twice
+
+
+# --- The system administrator sees no business content -------------------------------------
+
+# What the system administrator keeps (roles.py): accounts, the organisation, the calendar,
+# the catalogue and time limits, the outbox's state, and their own inbox.
+SYSTEM_MODELS = {
+    "organization.department",
+    "organization.area",
+    "organization.user",
+    "core.calendarday",
+    "core.calendaryear",
+    "outbox.outboxmessage",
+    "appeals.category",
+    "appeals.dispatchrule",
+    "tasks.slarule",
+    "notifications.notification",
+}
+SECRET = "机密投诉内容XLX-7731"
+
+
+@pytest.fixture
+def business(org, catalog, operator, dispatcher, dept_staff):
+    """An appeal dispatched to a department (appeal, work order, notifications, history),
+    and an outbox job whose payload and error quote it."""
+    from apps.outbox.models import OutboxMessage
+    from apps.tasks.services import appeal_dispatch
+    from tests.factories import make_appeal
+
+    appeal = make_appeal(
+        operator=operator, category=catalog["leaf"], area=org["street"], content=f"{SECRET} 小区门口占道经营"
+    )
+    appeal_dispatch(actor=dispatcher, appeal=appeal, lead=org["housing"], override_reason="属地")
+    job = OutboxMessage.objects.create(
+        task_name="notifications.deliver",
+        payload={"tracking_number": appeal.tracking_number, "body": SECRET},
+        last_error=f"KeyError: {SECRET}",
+    )
+    return {"appeal": appeal, "job": job, "texts": [SECRET, appeal.tracking_number, appeal.citizen_phone]}
+
+
+def _urls(model_admin, obj):
+    info = (model_admin.model._meta.app_label, model_admin.model._meta.model_name)
+    yield "list", reverse("admin:{}_{}_changelist".format(*info))
+    if obj is not None:
+        yield "change", reverse("admin:{}_{}_change".format(*info), args=[obj.pk])
+        yield "history", reverse("admin:{}_{}_history".format(*info), args=[obj.pk])
+
+
+def test_the_system_admin_reaches_only_system_models_and_reads_no_business_text(
+    client, system_admin, dispatcher, business
+):
+    from django.contrib import admin
+
+    # The texts looked for do show where the work needs them (the walk below is not blind).
+    client.force_login(dispatcher)
+    page = client.get(reverse("admin:appeals_appeal_change", args=[business["appeal"].pk])).content.decode()
+    assert SECRET in page and business["appeal"].tracking_number in page
+
+    client.force_login(system_admin)
+    reachable, leaks = set(), []
+    for model, model_admin in admin.site._registry.items():
+        label = model._meta.label_lower
+        obj = model._default_manager.order_by("pk").first()
+        for kind, url in _urls(model_admin, obj):
+            response = client.get(url)
+            if response.status_code == 200:
+                reachable.add(label)
+                body = response.content.decode()
+                leaks += [(url, text) for text in business["texts"] if text and text in body]
+            elif label in SYSTEM_MODELS and kind == "list":
+                pytest.fail(f"{url}: {response.status_code}")
+            else:
+                assert response.status_code in (302, 403, 404), (url, response.status_code)
+    assert reachable == SYSTEM_MODELS
+    assert not reachable & {m for m in roles.BUSINESS_MODELS}
+    assert not {label.split(".")[0] for label in reachable} & (roles.BUSINESS_APPS | roles.AUDIT_APPS)
+    assert leaks == []
+
+
+def test_the_outbox_pages_show_the_job_but_never_its_payload_or_error(client, system_admin, business):
+    job = business["job"]
+    client.force_login(system_admin)
+    for url in (
+        reverse("admin:outbox_outboxmessage_changelist"),
+        reverse("admin:outbox_outboxmessage_change", args=[job.pk]),
+    ):
+        body = client.get(url).content.decode()
+        assert "notifications.deliver" in body
+        assert SECRET not in body and business["appeal"].tracking_number not in body
+    # Nor answers a guess through the query string.
+    for lookup in ("payload__icontains", "last_error__contains"):
+        response = client.get(reverse("admin:outbox_outboxmessage_changelist"), {lookup: SECRET})
+        assert response.status_code == 400, lookup
+    assert client.get(reverse("admin:outbox_outboxmessage_changelist"), {"status__exact": "pending"}).status_code == 200
