@@ -81,3 +81,20 @@ def test_passwords_are_hashed_with_argon2_in_production():
     from django.contrib.auth.hashers import Argon2PasswordHasher
 
     Argon2PasswordHasher()._load_library()  # argon2-cffi is installed
+
+
+def test_the_deployment_checklist_includes_the_separation_of_duties_checks(db):
+    # xlx.W001 runs with `check --deploy` too: an active superuser shows there.
+    from django.core.management import call_command
+    from django.core.management.base import SystemCheckError
+
+    from apps.organization.models import User
+
+    call_command("check", "--tag", "security")  # the role table: clean
+    User.objects.create_superuser("root", password="Xlx#2026river")
+    try:
+        call_command("check", "--deploy", "--tag", "security", "--fail-level", "WARNING")
+    except SystemCheckError as exc:
+        assert "xlx.W001" in str(exc)
+    else:
+        raise AssertionError("check --deploy did not warn about the active superuser")
