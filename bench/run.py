@@ -6,7 +6,8 @@ generated city, see docs/performance.md). Prints a table and writes JSON.
     .venv/bin/python bench/run.py --smoke        # tiny run: the tools still work (CI)
 
 Options: --repeat N (page samples, default 30), --intake N (default 300), --json PATH,
---helpdesk (also run bench/helpdesk/measure.py and print the ratios), --no-memory.
+--helpdesk (also run bench/helpdesk/measure.py and print the ratios), --no-memory,
+--pages-only (the pages people wait for, no periodic jobs or intake: a few minutes).
 """
 
 from __future__ import annotations
@@ -186,6 +187,11 @@ def main(argv=None) -> int:
     parser.add_argument("--helpdesk-json", default=None, help="use a saved bench/helpdesk/measure.py result")
     parser.add_argument("--no-memory", action="store_true")
     parser.add_argument("--smoke", action="store_true", help="few samples, no memory run (CI)")
+    parser.add_argument(
+        "--pages-only",
+        action="store_true",
+        help="only the pages people wait for (lists, work-order and appeal pages, searches), no jobs",
+    )
     args = parser.parse_args(argv)
     if args.smoke:
         args.repeat, args.intake, args.no_memory = 3, 10, True
@@ -211,6 +217,8 @@ def _run(args, measures) -> int:
     figures += measures.dispatcher_lists(people, args.repeat)
     figures += measures.task_pages(people, args.repeat)
     figures += measures.searches(people, args.repeat)
+    if args.pages_only:
+        return _report(args, info, figures, floor)
     figures.append(measures.visit_queue(people, args.repeat))
     figures += measures.history_queries(people, args.repeat)
     figures += measures.oversight_pages(people, args.repeat)
@@ -220,7 +228,10 @@ def _run(args, measures) -> int:
     figures.append(measures.sla_sweep(people, 0.10))
     if not args.no_memory:
         figures.append(memory_after_requests(people, args.memory_requests))
+    return _report(args, info, figures, floor)
 
+
+def _report(args, info, figures, floor) -> int:
     ratios = {"department list ÷ raw-SQL floor (p95)": round(figures[0].p95_ms / max(floor.p95_ms, 0.01), 1)}
     empty = next((f for f in figures if f.name.startswith("1d")), None)
     if empty is not None:
@@ -228,7 +239,8 @@ def _run(args, measures) -> int:
         ratios["department list's rows (1a − 1d, median) ÷ raw-SQL floor (median)"] = round(
             rows_cost / max(floor.median_ms, 0.01), 1
         )
-    helpdesk = helpdesk_figures(args.helpdesk_json) if (args.helpdesk or args.helpdesk_json) else None
+    wanted = (args.helpdesk or args.helpdesk_json) and not args.pages_only
+    helpdesk = helpdesk_figures(args.helpdesk_json) if wanted else None
     if helpdesk:
         measured = helpdesk["measurements"]
         # helpdesk's list is a page plus its JSON rows: both, as a user waits for both.
