@@ -30,7 +30,8 @@ class Command(BaseCommand):
     def handle(self, *args, batch=5000, reindex=False, **options):
         if batch < 1:
             raise CommandError("--batch must be at least 1.")
-        models = [m for m in apps.get_models() if encrypted_columns(m)]
+        # Proxies share their concrete model's table: each table once.
+        models = [m for m in apps.get_models() if not m._meta.proxy and m._meta.managed and encrypted_columns(m)]
         kid = newest_key_id()
         self.stdout.write(f"newest key {kid}; {len(models)} tables")
         total = 0
