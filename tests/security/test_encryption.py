@@ -234,3 +234,19 @@ def test_production_refuses_to_start_without_its_own_keys(settings):
     no_index = _import_settings(XLX_DATA_KEYS=_key())
     assert no_index.returncode != 0 and "XLX_BLIND_INDEX_KEY" in no_index.stderr
     assert _import_settings(XLX_DATA_KEYS=f"{_key()},{_key()}", XLX_BLIND_INDEX_KEY=_key()).returncode == 0
+
+
+def test_the_seed_generators_bulk_writer_seals_and_indexes(appeal):
+    """seed_city writes a million appeals by COPY on PostgreSQL (bulk_create elsewhere),
+    past the fields' own encryption: the writer seals and indexes each row itself."""
+    from apps.simulation.bulk import BulkWriter
+
+    row = {f.attname: getattr(appeal, f.attname) for f in Appeal._meta.concrete_fields}
+    row.update(id=appeal.pk + 1000, tracking_number="20991231-000001", citizen_phone_index="")
+    BulkWriter().insert(Appeal, [row])
+    raw = _raw("appeals_appeal", "citizen_phone", "id", appeal.pk + 1000)
+    assert raw.startswith("x1$") and PHONE not in raw
+    assert PHONE not in _raw("appeals_appeal", "citizen_id_number", "id", appeal.pk + 1000)
+    copy = Appeal.objects.get(pk=appeal.pk + 1000)
+    assert (copy.citizen_phone, copy.citizen_id_number) == (PHONE, ID_NUMBER)
+    assert copy.citizen_phone_index == blind_index("phone", PHONE)
