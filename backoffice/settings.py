@@ -365,3 +365,28 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {"axes": {"level": "WARNING"}},
 }
+
+# --- Personal data at rest and its retention ---------------------------------------------
+# Citizens' phones and ID numbers are AES-256-GCM encrypted in the database
+# (apps.core.encrypted). XLX_DATA_KEYS: comma-separated base64 keys of 32 random bytes,
+# newest first; older keys stay listed until `manage.py rotate_data_key` has re-sealed
+# every row. XLX_BLIND_INDEX_KEY: a separate key for the HMAC that exact lookups use.
+# Make one with: python -c "import os, base64; print(base64.urlsafe_b64encode(os.urandom(32)).decode())"
+_DEV_DATA_KEY = "DWyvLjBQuWC2lnDUQh_UECi_IperFwlKbGUdoCpx0P8="
+_DEV_INDEX_KEY = "dTWzEYuskgLpNWOeGs3fzPiu-KbmgydcSyOd5azpsj0="
+XLX_DATA_KEYS = envlist("XLX_DATA_KEYS", [] if PRODUCTION else [_DEV_DATA_KEY])
+XLX_BLIND_INDEX_KEY = envsecret("XLX_BLIND_INDEX_KEY", "" if PRODUCTION else _DEV_INDEX_KEY)
+if PRODUCTION and (not XLX_DATA_KEYS or _DEV_DATA_KEY in XLX_DATA_KEYS):
+    raise ImproperlyConfigured("APP_ENV=production needs XLX_DATA_KEYS (its own keys, not the development key).")
+if PRODUCTION and (not XLX_BLIND_INDEX_KEY or XLX_BLIND_INDEX_KEY == _DEV_INDEX_KEY):
+    raise ImproperlyConfigured("APP_ENV=production needs XLX_BLIND_INDEX_KEY (its own key, not the development key).")
+if XLX_BLIND_INDEX_KEY in XLX_DATA_KEYS:
+    raise ImproperlyConfigured("XLX_BLIND_INDEX_KEY must differ from every key in XLX_DATA_KEYS.")
+
+# Personal data of appeals closed this many years ago is anonymised (PIPL Art. 19, 47):
+# `manage.py anonymise_closed_appeals`, monthly on beat.
+PERSONAL_DATA_RETENTION_YEARS = envint("PERSONAL_DATA_RETENTION_YEARS", 3, minimum=1)
+CELERY_BEAT_SCHEDULE["anonymise-closed-appeals"] = {
+    "task": "appeals.anonymise_closed_appeals",
+    "schedule": crontab(day_of_month=1, hour=3, minute=15),
+}

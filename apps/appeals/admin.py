@@ -195,7 +195,15 @@ class AppealAdmin(CaseDeskMixin, ObjectActionsMixin, HistoryAdmin, LargeTableAdm
         return False
 
     def get_search_results(self, request, queryset, search_term):
-        return selectors.appeal_search(queryset, search_term), False
+        if selectors.contact_search_refused(request.user, search_term):
+            self.message_user(
+                request,
+                _(
+                    "A phone or ID number is searched among the words only: "
+                    "your role may not look citizens up by their number."
+                ),
+            )
+        return selectors.appeal_search(queryset, search_term, user=request.user), False
 
     def get_form(self, request, obj=None, **kwargs):
         if obj is None:

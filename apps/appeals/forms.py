@@ -31,6 +31,7 @@ class AppealIntakeForm(ServiceModelForm):
             "content",
             "citizen_name",
             "citizen_phone",
+            "citizen_id_number",
             "is_anonymous",
             "is_confidential",
         ]

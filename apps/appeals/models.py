@@ -5,9 +5,11 @@ from django.core.validators import RegexValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from apps.core.encrypted import BlindIndexField, EncryptedCharField
 from apps.core.exceptions import InvalidTransition
 from apps.core.history import audited_history
 from apps.core.models import AuditedQuerySet, TimeStampedModel
+from apps.core.personal_data import validate_id_number
 from apps.core.text_limits import LONG_TEXT, SHORT_TEXT
 from apps.organization.models import Area, Department, code_validator
 
@@ -195,7 +197,25 @@ class Appeal(TimeStampedModel):
     address = models.CharField(_("address"), max_length=200, blank=True)
     content = models.TextField(_("content"), max_length=LONG_TEXT)
     citizen_name = models.CharField(_("citizen name"), max_length=50, blank=True)
-    citizen_phone = models.CharField(_("citizen phone"), max_length=20, blank=True, validators=[phone_validator])
+    # Encrypted at rest (apps.core.encrypted); the blind indexes serve exact lookups
+    # (duplicates by phone, a permitted search by a full number) and are kept in step on save.
+    citizen_phone = EncryptedCharField(
+        _("citizen phone"), max_length=20, blank=True, validators=[phone_validator], purpose="appeal.citizen_phone"
+    )
+    citizen_phone_index = BlindIndexField(_("citizen phone (blind index)"), source="citizen_phone", kind="phone")
+    citizen_id_number = EncryptedCharField(
+        _("citizen ID number"),
+        max_length=18,
+        blank=True,
+        validators=[validate_id_number],
+        purpose="appeal.citizen_id_number",
+        help_text=_(
+            "Only for appeals that need it (e.g. social insurance, household registration); leave empty otherwise."
+        ),
+    )
+    citizen_id_number_index = BlindIndexField(
+        _("citizen ID number (blind index)"), source="citizen_id_number", kind="id_number"
+    )
     is_anonymous = models.BooleanField(_("anonymous"), default=False)
     is_confidential = models.BooleanField(
         _("confidential"),
@@ -236,6 +256,8 @@ class Appeal(TimeStampedModel):
     # Left out of department scores (malicious or unreasonable appeals), by approval only.
     is_excluded_from_appraisal = models.BooleanField(_("excluded from appraisal"), default=False, db_default=False)
     exclusion_reason = models.TextField(_("reason for exclusion"), max_length=SHORT_TEXT, blank=True, db_default="")
+    # Set when the retention job removed the citizen's personal data (apps.appeals.retention).
+    anonymised_at = models.DateTimeField(_("personal data anonymised at"), null=True, blank=True, editable=False)
     version = models.PositiveIntegerField(_("version"), default=1, editable=False)
     # Character bigrams of content and address (apps.appeals.search), for word search.
     search_text = models.TextField(_("search terms"), blank=True, editable=False)
@@ -253,8 +275,14 @@ class Appeal(TimeStampedModel):
             models.Index(fields=["-received_at", "-id"], name="appeal_received_idx"),
             # Dispatcher's "to dispatch" list and status lists, newest first.
             models.Index(fields=["status", "-received_at"], name="appeal_status_received_idx"),
-            # Duplicate suggestions: same phone within 30 days.
-            models.Index(fields=["citizen_phone", "-received_at"], name="appeal_phone_received_idx"),
+            # Duplicate suggestions: same phone within 30 days (by the phone's blind index).
+            models.Index(fields=["citizen_phone_index", "-received_at"], name="appeal_phone_bidx_received_idx"),
+            # A permitted lookup by a full ID number (few appeals carry one: a partial index).
+            models.Index(
+                fields=["citizen_id_number_index"],
+                name="appeal_id_number_bidx_idx",
+                condition=~models.Q(citizen_id_number_index=""),
+            ),
             # Duplicate suggestions: same area and category within 30 days.
             models.Index(fields=["area", "category", "-received_at"], name="appeal_area_cat_received_idx"),
         ]

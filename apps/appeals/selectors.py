@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from django.db.models import Q, QuerySet
 
 from apps.appeals.models import Appeal, Category, DispatchRule
+from apps.core.encrypted import blind_index
+from apps.core.personal_data import id_number_is_valid
 from apps.core.process_cache import short_lived
 from apps.organization.models import Area, Department
 
@@ -22,8 +24,9 @@ def appeal_likely_duplicates(appeal: Appeal, *, limit: int = 10) -> list[Appeal]
     """Earlier appeals within 30 days with the same phone, or the same area and category."""
     since = appeal.received_at - DUPLICATE_WINDOW
     same_issue = Q(area_id=appeal.area_id, category_id=appeal.category_id)
-    if appeal.citizen_phone:
-        same_issue |= Q(citizen_phone=appeal.citizen_phone)
+    phone_index = blind_index("phone", appeal.citizen_phone)  # the phone itself is ciphertext
+    if phone_index:
+        same_issue |= Q(citizen_phone_index=phone_index)
     return list(
         Appeal.objects.filter(same_issue, received_at__gte=since, received_at__lte=appeal.received_at)
         .exclude(pk=appeal.pk)
@@ -67,8 +70,11 @@ def _catalogue() -> _Catalogue:
         elif d.kind == Department.Kind.DISTRICT_GOVERNMENT:
             district.setdefault(d.area.code, d)
     rules: dict[str, list[DispatchRule]] = {}
-    for rule in (DispatchRule.objects.filter(is_active=True).select_related("category", "area")
-                 .prefetch_related("co_departments")):
+    for rule in (
+        DispatchRule.objects.filter(is_active=True)
+        .select_related("category", "area")
+        .prefetch_related("co_departments")
+    ):
         rules.setdefault(rule.category.code, []).append(rule)
     return _Catalogue(rules, departments, street, district)
 
@@ -113,8 +119,11 @@ def dispatch_suggestion(*, category: Category, area: Area, exclude: set[int] | N
             lead = catalogue.departments.get(rule.lead_department_id)
         if lead is None or lead.pk in exclude:
             continue
-        co = [catalogue.departments[d.pk] for d in rule.co_departments.all()
-              if d.pk in catalogue.departments and d.pk != lead.pk and d.pk not in exclude]
+        co = [
+            catalogue.departments[d.pk]
+            for d in rule.co_departments.all()
+            if d.pk in catalogue.departments and d.pk != lead.pk and d.pk not in exclude
+        ]
         return DispatchSuggestion(lead=lead, co=co, rule=rule, explanation=str(rule))
     fallback = _nearest(catalogue.district_government, areas)
     if fallback is not None and fallback.pk in exclude:
@@ -124,13 +133,38 @@ def dispatch_suggestion(*, category: Category, area: Area, exclude: set[int] | N
 
 _TRACKING = __import__("re").compile(r"^\d{8}-\d{6}$")
 _PHONE = __import__("re").compile(r"^(1[3-9]\d{9}|0\d{2,3}-?\d{7,8})$")
+_ID_NUMBER = __import__("re").compile(r"^\d{17}[\dXx]$")
+CONTACT_PERMISSION = "appeals.view_citizen_contact"
 
 
-def appeal_search(qs: QuerySet[Appeal], query: str, *, by_phone: bool = True) -> QuerySet[Appeal]:
-    """Tracking number or phone: exact (unique / indexed). Otherwise words of the content or
-    address: every bigram must match (GIN on PostgreSQL, LIKE elsewhere). `by_phone=False`
-    for readers who may not look citizens up by their number (departments): a number is
-    then only words."""
+def contact_number_kind(query: str) -> str:
+    """'phone' or 'id_number' when the whole term is a citizen's full number, else ''."""
+    query = (query or "").strip()
+    if _PHONE.match(query):
+        return "phone"
+    if _ID_NUMBER.match(query) and id_number_is_valid(query.upper()):
+        return "id_number"
+    return ""
+
+
+def may_search_by_contact(user) -> bool:
+    return bool(user is not None and user.is_active and user.has_perm(CONTACT_PERMISSION))
+
+
+def contact_search_refused(user, query: str, *, by_phone: bool = True) -> bool:
+    """The term is a full phone or ID number that `user` may not look citizens up by (the
+    list then says it searched the words only)."""
+    return bool(contact_number_kind(query)) and not (by_phone and may_search_by_contact(user))
+
+
+def appeal_search(qs: QuerySet[Appeal], query: str, *, user=None, by_phone: bool = True) -> QuerySet[Appeal]:
+    """Tracking number: exact (unique). A full phone or ID number: exact, through the blind
+    index, only for `user` holding appeals.view_citizen_contact, and recorded in the action
+    log (who, the number masked, when); without `user`, or for anyone else, or with
+    `by_phone=False` (departments), the number is only words of the content. Partial
+    numbers never match a phone: the column is ciphertext and refuses such lookups.
+    Otherwise words of the content or address: every bigram must match (GIN on
+    PostgreSQL, LIKE elsewhere)."""
     from django.db import connection
 
     from apps.appeals.search import query_tokens
@@ -140,8 +174,14 @@ def appeal_search(qs: QuerySet[Appeal], query: str, *, by_phone: bool = True) ->
         return qs
     if _TRACKING.match(query):
         return qs.filter(tracking_number=query)
-    if by_phone and _PHONE.match(query):
-        return qs.filter(citizen_phone=query)
+    kind = contact_number_kind(query)
+    if kind and by_phone and may_search_by_contact(user):
+        from apps.appeals.services import appeal_contact_searched
+
+        appeal_contact_searched(actor=user, kind=kind, number=query)
+        if kind == "phone":
+            return qs.filter(citizen_phone_index=blind_index("phone", query))
+        return qs.filter(citizen_id_number_index=blind_index("id_number", query))
     terms = query_tokens(query)
     if not terms:
         return qs.none()

@@ -23,7 +23,7 @@ from apps.core import versioning
 from apps.core.admin_links import admin_change_url
 from apps.core.exceptions import DomainError, NotPermitted
 from apps.core.history import set_history_context
-from apps.core.personal_data import mask_phone
+from apps.core.personal_data import mask_id_number, mask_phone
 from apps.core.text_limits import LONG_TEXT
 from apps.core.timefmt import local_minute
 from apps.core.validation import require_text
@@ -50,10 +50,10 @@ def _lock(appeal: Appeal, expected_version: int | None) -> Appeal:
         Appeal.objects.select_related("category", "area"),
         pk=appeal.pk,
         expected_version=expected_version,
-        stale_message=lambda locked: _(
-            "Someone else changed appeal %(number)s after you opened it. Reload and try again."
-        )
-        % {"number": locked.tracking_number},
+        stale_message=lambda locked: (
+            _("Someone else changed appeal %(number)s after you opened it. Reload and try again.")
+            % {"number": locked.tracking_number}
+        ),
         of=("self",),
     )
 
@@ -95,6 +95,7 @@ def appeal_register(
     address: str = "",
     citizen_name: str = "",
     citizen_phone: str = "",
+    citizen_id_number: str = "",
     is_anonymous: bool = False,
     is_confidential: bool = False,
     priority: str = Appeal.Priority.P2,
@@ -105,8 +106,10 @@ def appeal_register(
     if not category.is_leaf or not category.is_active:
         raise DomainError(_("Choose an active category at the lowest level (e.g. 城市管理 › 市容环境 › 占道经营)."))
     content = require_text(content, _("Describe the appeal."), limit=LONG_TEXT)
+    citizen_id_number = (citizen_id_number or "").strip().upper()
     if is_anonymous:
-        citizen_name = ""
+        # An anonymous caller is not identified: neither name nor ID number is kept.
+        citizen_name = citizen_id_number = ""
     now = timezone.now()
     # A leader's live adaptation (变通) may raise the priority of new appeals like this one.
     requested_priority = priority
@@ -123,6 +126,7 @@ def appeal_register(
         content=content.strip(),
         citizen_name=citizen_name,
         citizen_phone=citizen_phone,
+        citizen_id_number=citizen_id_number,
         is_anonymous=is_anonymous,
         is_confidential=is_confidential,
         priority=priority,
@@ -148,6 +152,7 @@ def appeal_register(
             "area": area.code,
             "priority": priority,
             "phone": mask_phone(citizen_phone),
+            **({"id_number": mask_id_number(citizen_id_number)} if citizen_id_number else {}),
             **({"priority_raised_from": requested_priority, "adaptation": adaptation.pk} if adaptation else {}),
         },
     )
@@ -342,3 +347,11 @@ def appeal_reopen(*, actor: User, appeal: Appeal, reason: str) -> Appeal:
     versioning.save(appeal, actor=actor, reason=reason, fields=["status"])
     record(actor=actor, action="appeal.reopened", target=appeal, reason=reason, changes={"status": [old, "dispatched"]})
     return appeal
+
+
+@transaction.atomic
+def appeal_contact_searched(*, actor: User, kind: str, number: str) -> None:
+    """A search by a citizen's full phone or ID number (permitted users only) is a look at
+    personal data: the action log records who searched, the number masked, and when."""
+    masked = mask_phone(number) if kind == "phone" else mask_id_number(number)
+    record(actor=actor, action="appeal.searched_by_contact", changes={"kind": kind, "number": masked})

@@ -29,11 +29,14 @@ import queue
 import threading
 import time
 from collections.abc import Iterable
+from functools import partial
 from operator import itemgetter
 from pathlib import Path
 
 from django.db import connection, connections, models, transaction
 from psycopg.copy import Copy, FileWriter
+
+from apps.core.encrypted import BlindIndexField, EncryptedCharField, blind_index
 
 logger = logging.getLogger(__name__)
 
@@ -94,6 +97,29 @@ def _column_types(table: str) -> dict[str, int]:
         return dict(cursor.fetchall())
 
 
+def _sealed(fields: list[models.Field], values):
+    """COPY bypasses the fields' get_db_prep_value and pre_save: personal data is
+    encrypted and blind-indexed here instead (apps.core.encrypted), once per row written."""
+    steps = []
+    for i, f in enumerate(fields):
+        if isinstance(f, EncryptedCharField):
+            steps.append((i, f.attname, f.encrypt))
+        elif isinstance(f, BlindIndexField):
+            steps.append((i, f.source, partial(blind_index, f.kind)))
+    if not steps:
+        return values
+
+    def sealed(row):
+        out = list(values(row))
+        for i, source, seal in steps:
+            if out[i] and not isinstance(fields[i], EncryptedCharField):
+                continue  # a blind index the generator computed once for the appeal and its history rows
+            out[i] = seal(row[source])
+        return out
+
+    return sealed
+
+
 class _Payload:
     """One table's rows as a binary COPY stream, ready to send."""
 
@@ -123,7 +149,7 @@ class BulkWriter:
         if types is None:
             types = self._types[table] = _column_types(table)
         quote = connection.ops.quote_name
-        values = itemgetter(*[f.attname for f in fields])  # a row's tuple, in C
+        values = _sealed(fields, itemgetter(*[f.attname for f in fields]))  # a row's tuple, in C
         buffer = io.BytesIO()
         connection.ensure_connection()
         with connection.cursor() as cursor:

@@ -47,6 +47,7 @@ from apps.appeals.models import Appeal, Category, DispatchRule, TrackingCounter
 from apps.appeals.search import index_text
 from apps.audit.models import AuditEvent
 from apps.core import working_calendar
+from apps.core.encrypted import blind_index
 from apps.core.personal_data import mask_phone
 from apps.organization import roles
 from apps.organization.models import Area, Department, User
@@ -899,6 +900,7 @@ class AppealMaker:
             "tracking_number": self._tracking_number(day), "channel": channel, "appeal_type": appeal_type,
             "category_id": leaf.category.pk, "area_id": place.id, "address": address, "content": content,
             "citizen_name": name, "citizen_phone": phone, "is_anonymous": anonymous, "is_confidential": confidential,
+            "citizen_phone_index": blind_index("phone", phone),  # once; the history rows copy it
             "priority": priority, "status": "received", "received_at": received_at, "received_by_id": operator.id,
             "answer": "", "reject_route": "", "reject_reason": "", "merged_into_id": None, "concluded_at": None,
             "concluded_by_id": None, "closed_at": None, "version": 1, "search_text": index_text(content, address),

@@ -312,7 +312,7 @@ class TaskAdmin(CaseDeskMixin, ObjectActionsMixin, HistoryAdmin, LargeTableAdmin
             return queryset, False
         # Departments may not look citizens up by their phone number: a number is words.
         by_phone = request.user.role not in permissions.DEPARTMENT_ROLES
-        appeals = appeal_search(Appeal.objects.all(), search_term, by_phone=by_phone)
+        appeals = appeal_search(Appeal.objects.all(), search_term, user=request.user, by_phone=by_phone)
         return queryset.filter(appeal__in=appeals.values("pk")), False
 
     def get_queryset(self, request):
