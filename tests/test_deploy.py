@@ -3,6 +3,7 @@ migrations agree."""
 
 from __future__ import annotations
 
+import base64
 import importlib
 import os
 import secrets
@@ -50,7 +51,13 @@ def manage(tmp_path, *args, **env) -> subprocess.CompletedProcess:
 def production_env() -> dict:
     key = secrets.token_urlsafe(48)
     assert len(key) == 64
-    return {"APP_ENV": "production", "SECRET_KEY": key, "ALLOWED_HOSTS": "xlx.example.gov.cn"}
+    return {
+        "APP_ENV": "production",
+        "SECRET_KEY": key,
+        "ALLOWED_HOSTS": "xlx.example.gov.cn",
+        "XLX_DATA_KEYS": base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
+        "XLX_BLIND_INDEX_KEY": base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
+    }
 
 
 def test_the_production_configuration_passes_the_deployment_checklist(tmp_path):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import subprocess
@@ -15,6 +16,8 @@ from backoffice.env import envbool, envchoice, envint, envlist, envsecret, envst
 
 GOOD_KEY = "k" * 20 + "R4nd0m-Secret-Key-For-Tests_0123456789abcdefghijklmnop"
 assert len(GOOD_KEY) >= 50
+DATA_KEY = base64.urlsafe_b64encode(b"d" * 32).decode()
+INDEX_KEY = base64.urlsafe_b64encode(b"i" * 32).decode()
 
 # Variables the settings module reads: cleared so the developer's shell cannot leak in.
 _SETTINGS_VARS = {
@@ -61,6 +64,10 @@ def load_settings(tmp_path, **env) -> subprocess.CompletedProcess:
     """Import the settings in a fresh interpreter with exactly these variables set."""
     clean = {k: v for k, v in os.environ.items() if k not in _SETTINGS_VARS}
     clean.update(DJANGO_SETTINGS_MODULE="backoffice.settings", VAR_DIR=str(tmp_path / "var"), **env)
+    if env.get("APP_ENV") == "production":
+        # Production refuses to start without its own data keys; these tests are about others.
+        clean.setdefault("XLX_DATA_KEYS", DATA_KEY)
+        clean.setdefault("XLX_BLIND_INDEX_KEY", INDEX_KEY)
     return subprocess.run(
         [sys.executable, "-c", _PROBE],
         cwd=django_settings.BASE_DIR,
