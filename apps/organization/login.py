@@ -63,7 +63,8 @@ class PasswordHistoryValidator:
 
         stored = User.objects.filter(pk=user.pk).values_list("password", flat=True).first()
         earlier = list(PasswordHistory.objects.filter(user_id=user.pk).values_list("password", flat=True))
-        hashes = [h for h in [stored, *earlier] if h][: self._count()]
+        # The current password is the newest row, unless it was set before the history began.
+        hashes = (earlier if stored in earlier or not stored else [stored, *earlier])[: self._count()]
         if any(check_password(password, h) for h in hashes):
             raise ValidationError(self.get_help_text(), code="password_reused")
 
@@ -159,9 +160,21 @@ class LoginThrottle(AxesDatabaseHandler):
 
     def address_failures(self, request) -> int:
         since = timezone.now() - settings.LOGIN_ADDRESS_WINDOW
-        return AccessFailureLog.objects.filter(
-            ip_address=request.axes_ip_address, attempt_time__gte=since, locked_out=False
-        ).count()
+        # Every failure counts, those while locked too: the lock lasts until the address's
+        # last window holds fewer than the limit.
+        logged = AccessFailureLog.objects.filter(ip_address=request.axes_ip_address, attempt_time__gte=since).count()
+        # While a failure is being recorded, axes writes its log row after counting: count it
+        # now, so that the failure that reaches the limit is the one that locks (as per account).
+        return logged + (1 if getattr(request, "axes_recording_failure", False) else 0)
+
+    def user_login_failed(self, sender, credentials, request=None, **kwargs):
+        if request is not None:
+            request.axes_recording_failure = True
+        try:
+            return super().user_login_failed(sender, credentials, request, **kwargs)
+        finally:
+            if request is not None:
+                request.axes_recording_failure = False
 
     def get_failures(self, request, credentials=None) -> int:
         pair = super().get_failures(request, credentials)
