@@ -26,3 +26,4 @@ def staff_list(*, department: Department | None = None, role: str | None = None)
     if role is not None:
         qs = qs.filter(role=role)
     return qs
+
