@@ -16,6 +16,7 @@ from django.contrib.auth import login as auth_login
 from django.contrib.auth.decorators import login_not_required
 from django.contrib.auth.models import AnonymousUser
 from django.contrib.auth.views import LoginView, PasswordChangeView
+from django.db.models.base import ModelBase
 from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import NoReverseMatch, path, reverse
@@ -62,6 +63,12 @@ class RoleLandingLoginView(LoginView):
         return HttpResponseRedirect(self.get_success_url())
 
 
+# Models that third-party apps register on the admin but that stay out of it: TOTP devices
+# hold the second factor's keys and are made and confirmed only by the login's own pages
+# (apps.organization.second_factor).
+KEPT_OUT_OF_THE_ADMIN = frozenset({"otp_totp.totpdevice"})
+
+
 class BackofficeAdminSite(admin.AdminSite):
     site_header = _("Xinlianxin citizen service centre")
     site_title = _("Xinlianxin back office")
@@ -81,6 +88,12 @@ class BackofficeAdminSite(admin.AdminSite):
         if not (user.has_perm("core.change_calendaryear") or user.has_perm("core.view_calendaryear")):
             return []
         return years_missing_schedule()
+
+    def register(self, model_or_iterable, admin_class=None, **options):
+        models = [model_or_iterable] if isinstance(model_or_iterable, ModelBase) else list(model_or_iterable)
+        kept = [m for m in models if m._meta.label_lower not in KEPT_OUT_OF_THE_ADMIN]
+        if kept:
+            super().register(kept, admin_class, **options)
 
     def has_permission(self, request):
         # Leaders, inspectors and administrators: only once this session passed the code.
