@@ -204,7 +204,7 @@ def test_a_leader_without_a_device_enrols_with_the_qr_code_and_a_first_code(dept
     assert client.get(reverse("admin:login_enrol")).url.startswith(reverse("admin:login_code"))
 
 
-def test_the_enrolment_page_needs_the_password_first(client):
+def test_the_enrolment_page_needs_the_password_first(db):
     response = Client().get(reverse("admin:login_enrol"))
     assert response.status_code == 302 and response.url == LOGIN
 
