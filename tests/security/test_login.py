@@ -392,3 +392,22 @@ def test_behind_nginx_the_address_is_x_real_ip(dept_staff, settings):
     )
     assert response.status_code == 302
     assert AuditEvent.objects.get(action="auth.locked_out").changes["address"] == A
+
+
+# --- The demo ----------------------------------------------------------------------------
+
+
+def test_demo_totp_prints_the_current_code_and_refuses_in_production(dept_leader, settings):
+    import io
+
+    from django.core.management import CommandError, call_command
+
+    from apps.organization.management.commands.load_demo_city import DEMO_TOTP_KEY
+
+    device = TOTPDevice.objects.create(user=dept_leader, name="TOTP", key=DEMO_TOTP_KEY, confirmed=True)
+    out = io.StringIO()
+    call_command("demo_totp", dept_leader.username, stdout=out, stderr=io.StringIO())
+    assert out.getvalue().strip() in {_code(device), _code(device, offset=1)}  # a step may pass meanwhile
+    settings.PRODUCTION = True
+    with pytest.raises(CommandError):
+        call_command("demo_totp", dept_leader.username, stdout=io.StringIO())
