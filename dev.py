@@ -38,6 +38,10 @@ DEMO_LOGINS = [
     ("auditadmin", "audit admin / 审计管理员"),
 ]
 DEMO_PASSWORD = "Demo@12345"
+# Logins whose role needs a second factor (apps.organization.second_factor); the demo loader
+# gives them a TOTP device with one published key (README).
+DEMO_SECOND_FACTOR = ["dept_leader", "city_leader", "inspector", "sysadmin", "auditadmin"]
+DEMO_TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
 # What `run` loads after migrating (tests/conftest.py's demo_city loads the same).
 DEMO_SETUP = [
     ("import_holidays",),
@@ -104,7 +108,10 @@ def run() -> int:
     print(f"  心连心 back office: http://{host}:{port}/admin/")
     print(f"  Demo logins (password for all: {DEMO_PASSWORD}):")
     for username, role in DEMO_LOGINS:
-        print(f"    {username:<12} {role}")
+        print(f"    {username:<12} {role}{'  (+ code)' if username in DEMO_SECOND_FACTOR else ''}")
+    print("  (+ code): after the password, a TOTP code. Current code:")
+    print(f"    {PY} manage.py demo_totp <username>")
+    print(f"  or add the demo key {DEMO_TOTP_SECRET} to an authenticator app.")
     print("  Web, Celery worker and beat are running. Ctrl-C stops them all.")
     print("=" * 72 + "\n", flush=True)
 

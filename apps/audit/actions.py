@@ -98,6 +98,10 @@ ACTION_LABELS = {
     "auth.logout": _("logged out"),
     "auth.login_failed": _("login failed"),
     "auth.locked_out": _("account locked after failed logins"),
+    "auth.second_factor_passed": _("second factor passed"),
+    "auth.second_factor_failed": _("wrong second-factor code"),
+    "auth.second_factor_enrolled": _("second-factor device enrolled"),
+    "auth.password_changed": _("own password changed"),
     "audit.chain_verified": _("action log verified"),
 }
 

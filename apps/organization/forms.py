@@ -1,12 +1,12 @@
 from django import forms
-from django.contrib.auth.forms import AdminPasswordChangeForm
+from django.contrib.auth.forms import AdminPasswordChangeForm, PasswordChangeForm
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from apps.core.admin_forms import ServiceModelForm
 from apps.core.models import CalendarDay, CalendarYear
 from apps.core.text_limits import SHORT_TEXT
-from apps.organization import calendar, services
+from apps.organization import calendar, login, services
 from apps.organization.models import Area, Department, User
 
 
@@ -144,6 +144,25 @@ class StaffPasswordForm(AdminPasswordChangeForm):
             password=self.cleaned_data["password1"],
             reason=self.cleaned_data["change_reason"],
         )
+
+
+class OwnPasswordChangeForm(PasswordChangeForm):
+    """A staff member's own password change (the admin's page; also where an expired
+    password leads), saved through the service so the action log has it."""
+
+    def save(self, commit=True):
+        return login.password_change_own(user=self.user, password=self.cleaned_data["new_password1"])
+
+
+class SecondFactorForm(forms.Form):
+    code = forms.CharField(
+        label=_("Code"),
+        max_length=10,
+        help_text=_("The six digits your authenticator app shows now."),
+        widget=forms.TextInput(
+            attrs={"autocomplete": "one-time-code", "inputmode": "numeric", "autofocus": True, "size": 8}
+        ),
+    )
 
 
 # --- The working calendar (models in apps.core) ----------------------------------------------

@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.contrib.auth.models import AbstractUser, Group, UserManager
 from django.core.validators import RegexValidator
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from apps.core.history import audited_history
@@ -160,9 +161,11 @@ class User(AbstractUser):
     is_service_account = models.BooleanField(
         _("service account"), default=False, editable=False, help_text=_("Used by background jobs; cannot log in.")
     )
+    # When the password was last set (expiry, MLPS 8.1.4.1a); set by set_password.
+    password_changed_at = models.DateTimeField(_("password changed at"), null=True, blank=True, editable=False)
 
     objects = StaffManager()
-    history = audited_history(excluded_fields=["password", "last_login"])
+    history = audited_history(excluded_fields=["password", "last_login", "password_changed_at"])
 
     class Meta:
         verbose_name = _("staff member")
@@ -199,12 +202,43 @@ class User(AbstractUser):
     def get_full_name(self):
         return self.name or self.username
 
+    def set_password(self, raw_password):
+        # Every way a password is set (services, Django's forms, createsuperuser) passes here;
+        # the old hash goes to PasswordHistory when the user is saved
+        # (apps.organization.login.PasswordHistoryValidator.password_changed).
+        super().set_password(raw_password)
+        self.password_changed_at = timezone.now()
+
+    def save(self, *args, update_fields=None, **kwargs):
+        # A save of the password alone (staff_set_password) also saves when it was set.
+        if update_fields is not None and "password" in update_fields and "password_changed_at" not in update_fields:
+            update_fields = [*update_fields, "password_changed_at"]
+        super().save(*args, update_fields=update_fields, **kwargs)
+
     def get_short_name(self):
         return self.name or self.username
 
     def described(self) -> str:
-        """"张伟（部门负责人 · 市住建局）": who someone is, for a reader who does not know
+        """ "张伟（部门负责人 · 市住建局）": who someone is, for a reader who does not know
         them (select_related("department") where many are shown)."""
         parts = [self.get_role_display() if self.role else "", self.department.name if self.department_id else ""]
         detail = " · ".join(p for p in parts if p)
         return f"{self.get_full_name()}（{detail}）" if detail else self.get_full_name()
+
+
+class PasswordHistory(models.Model):
+    """A staff member's earlier password hashes (never the passwords), so that none of the
+    last PASSWORD_HISTORY_COUNT is chosen again (MLPS 8.1.4.1a)."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="password_history", editable=False)
+    password = models.CharField(_("password hash"), max_length=128, editable=False)
+    created_at = models.DateTimeField(_("set at"), default=timezone.now, editable=False)
+
+    class Meta:
+        verbose_name = _("earlier password")
+        verbose_name_plural = _("earlier passwords")
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["user", "-created_at"], name="org_pwhistory_user_idx")]
+
+    def __str__(self):
+        return f"{self.user_id} @ {self.created_at:%Y-%m-%d}"

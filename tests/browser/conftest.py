@@ -156,9 +156,29 @@ class Browser:
             except (NoSuchElementException, StaleElementReferenceException, AssertionError):
                 if attempt == 2:
                     raise AssertionError(f"no login form to fill at {self.path} ({self.driver.title})") from None
+        if self.path.startswith(("/admin/login/code/", "/admin/login/enrol/")):
+            self._type_second_factor(username)
         if self.path.startswith("/admin/login/"):
             errors = self.driver.find_elements("css selector", ".errornote, .errorlist")
             raise AssertionError(f"login as {username} refused: {' '.join(e.text for e in errors)}")
+
+    def _type_second_factor(self, username: str) -> None:
+        """Leaders, inspectors and administrators: type the code their authenticator app
+        would show now (from the device's key, django_otp.oath.totp), on the code page or
+        the enrolment page, as the person does."""
+        from django_otp.oath import totp
+        from django_otp.plugins.otp_totp.models import TOTPDevice
+
+        enrolling = self.path.startswith("/admin/login/enrol/")
+        device = TOTPDevice.objects.filter(user__username=username, confirmed=not enrolling).order_by("pk").first()
+        assert device is not None, f"{username} has no {'pending' if enrolling else 'confirmed'} TOTP device"
+        # A walk may log the same person in twice within one 30-second step, which the
+        # device rightly refuses as a replay; the harness's device forgets its last code.
+        device.last_t = -1
+        device.save(update_fields=["last_t"])
+        code = totp(device.bin_key, device.step, device.t0, device.digits, device.drift)
+        self.fill("code", f"{code:0{device.digits}d}")
+        self.click_css("#login-form [type=submit]")
 
     # --- finding and acting -----------------------------------------------------------------
 

@@ -10,9 +10,13 @@ from django.db import transaction
 
 from apps.organization import services
 from apps.organization.models import Area, Department, User
+from apps.organization.second_factor import DEVICE_NAME, requires_second_factor
 
 DEMO_PASSWORD = "Demo@12345"
 REASON = "demo city"
+# The one TOTP key of every demo login that needs a second factor (README): published, so
+# demo only. Base32 JBSWY3DPEHPK3PXP...; `manage.py demo_totp <username>` prints the code.
+DEMO_TOTP_KEY = "48656c6c6f21deadbeef48656c6c6f21deadbeef"
 
 
 class Command(BaseCommand):
@@ -80,4 +84,16 @@ class Command(BaseCommand):
                     password=password,
                     reason=REASON,
                 )
+        for user in users.values():
+            if requires_second_factor(user) and user.username in {row["username"] for row in rows}:
+                self._demo_device(user)
         return users
+
+    def _demo_device(self, user):
+        """A confirmed TOTP device with the demo key, so the demo needs no enrolment."""
+        from django_otp.plugins.otp_totp.models import TOTPDevice
+
+        if settings.PRODUCTION:
+            raise CommandError("The demo TOTP key is public; it is never given in production.")
+        if not TOTPDevice.objects.filter(user=user, confirmed=True).exists():
+            TOTPDevice.objects.create(user=user, name=DEVICE_NAME, key=DEMO_TOTP_KEY, confirmed=True)
