@@ -22,6 +22,8 @@ ACTION_LABELS = {
     "appeal.escalated": _("appeal escalated to the city government"),
     "appeal.excluded_from_appraisal": _("appeal excluded from appraisal"),
     "appeal.contact_revealed": _("citizen's contact details shown"),
+    "appeal.searched_by_contact": _("appeals searched by a citizen's phone or ID number"),
+    "appeal.personal_data_anonymised": _("personal data of closed appeals anonymised"),
     # Work orders
     "task.dispatched": _("work order dispatched"),
     "task.signed": _("work order signed for"),
@@ -102,6 +104,7 @@ ACTION_LABELS = {
     "auth.second_factor_failed": _("wrong second-factor code"),
     "auth.second_factor_enrolled": _("second-factor device enrolled"),
     "auth.password_changed": _("own password changed"),
+    "core.data_key_rotated": _("personal data re-encrypted with the newest key"),
     "audit.chain_verified": _("action log verified"),
 }
 
