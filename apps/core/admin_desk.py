@@ -15,8 +15,24 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseNotAllowed
 from django.template.response import TemplateResponse
 from django.urls import reverse
+from django.utils.functional import Promise
+from django.utils.safestring import SafeData, mark_safe
+
+from apps.core.personal_data import mask_text
 
 EMPTY = (None, "", [], ())
+
+
+def shown(value):
+    """`value` as a page shows it: every phone and ID number in its text masked (stored
+    whole; PIPL Art. 51). Safe HTML stays safe (only digits become "*"); anything not
+    text (a number, a date) is returned as it is."""
+    if isinstance(value, Promise):
+        value = str(value)
+    if not isinstance(value, str):
+        return value
+    masked = mask_text(value)
+    return mark_safe(masked) if isinstance(value, SafeData) else masked
 
 
 @dataclass
@@ -33,6 +49,10 @@ class Panel:
     rows: list[tuple[Any, Any]] = field(default_factory=list)
     tone: str = ""  # "warn" draws the eye (a reopened work order, a missed limit)
     note: Any = ""  # a line under the title
+    # Only the page answering a logged reveal sets this: its rows are shown whole.
+    # Every other panel's labels, values and note are masked when rendered
+    # (templates/admin/xlx/panel.html, the `masked` filter), rows added later included.
+    revealed: bool = False
 
     def __post_init__(self):
         # Facts not recorded are left out rather than shown as a wall of "-".
