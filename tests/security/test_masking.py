@@ -207,3 +207,32 @@ def test_notifications_are_shown_masked(client, dept_staff):
         assert whole_numbers_in(html) == [] and "139****4321" in html
     note.refresh_from_db()
     assert note.body == TYPED
+
+
+def test_any_list_column_and_read_only_field_is_masked_a_new_one_included(client, typed_case, audit_admin):
+    """The action log's admin shows `reason` as a plain column and read-only field (no
+    display method of its own): masked by the shared list and fieldset templates."""
+    from django.db import transaction
+
+    from apps.audit.services import record
+
+    with transaction.atomic():
+        event = record(actor=audit_admin, action="task.contacted", target=typed_case, reason=TYPED)
+    listing = _page(client, audit_admin, reverse("admin:audit_auditevent_changelist"))
+    page = _page(client, audit_admin, reverse("admin:audit_auditevent_change", args=[event.pk]))
+    for html in (listing, page):
+        assert whole_numbers_in(html) == [] and MASKED in html
+
+
+def test_simple_history_pages_show_versions_masked(client, typed_case, dispatcher):
+    """The appeal's list of versions and one version's page print stored values: free text
+    and the citizen's own fields (name, phone, address) are masked there too."""
+    appeal = typed_case.appeal
+    version = appeal.history.order_by("history_id").first()
+    for url in (
+        reverse("admin:appeals_appeal_history", args=[appeal.pk]),
+        reverse("admin:appeals_appeal_simple_history", args=[appeal.pk, version.history_id]),
+    ):
+        html = _page(client, dispatcher, url)
+        assert whole_numbers_in(html) == [], url
+        assert appeal.citizen_name not in html and "88号" not in html, url
