@@ -76,9 +76,12 @@ def _row(request, pk):
 
 urlpatterns = [
     path("admin/", _page(INDEX)),
-    path("admin/ok/", _page(
-        '<a href="/admin/deeper/">deeper</a> <a href="/admin/forbidden/">again</a> <a href="/admin/leak/">leak</a>'
-    )),
+    path(
+        "admin/ok/",
+        _page(
+            '<a href="/admin/deeper/">deeper</a> <a href="/admin/forbidden/">again</a> <a href="/admin/leak/">leak</a>'
+        ),
+    ),
     path("admin/leak/", _page("<p>citizen 13812345678</p>")),  # a whole number one link down
     path("admin/masked/", _page("<p>citizen 138****5678, 110105********002X</p>")),
     path("admin/deeper/", _forbidden),
