@@ -129,12 +129,15 @@ def public_numbers() -> set[str]:
     return set(Department.objects.exclude(phone="").values_list("phone", flat=True))
 
 
-def unmasked_numbers(user, request_path: str, text: str, *, since: dt.datetime | None = None) -> list[str]:
+def unmasked_numbers(
+    user, request_path: str, text: str, *, since: dt.datetime | None = None, public: set[str] | None = None
+) -> list[str]:
     """The whole phone and ID numbers in `text` that `user` may not see there. Allowed:
     published office lines, and on the answer to a logged reveal (the reveal action or
     the agent's call, `request_path`) the contact of an appeal whose reveal by this user
     the action log holds (since `since`)."""
-    found = [n for n in whole_numbers_in(text) if n not in public_numbers()]
+    public = public_numbers() if public is None else public
+    found = [n for n in whole_numbers_in(text) if n not in public]
     if not found or not request_path.endswith(REVEAL_ACTIONS):
         return found
     from apps.appeals.models import Appeal
@@ -173,8 +176,10 @@ def test_no_page_or_export_shows_a_whole_number_to_any_role(demo_city, client, u
         ("/admin/supervision/tracedappeal/query/?since=2000-01-01",) if supervision_permissions.can_trace(user) else ()
     )
 
+    public = public_numbers()
+
     def scan(url, response, text):
-        objections = unmasked_numbers(user, url.split("?")[0], text)
+        objections = unmasked_numbers(user, url.split("?")[0], text, public=public)
         if username in DEPARTMENT_ROLES:
             objections += [f"confidential complainant: {s}" for s in _confidential_shown(text, planted["confidential"])]
         return objections
