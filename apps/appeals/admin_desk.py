@@ -138,7 +138,7 @@ def appeal_desk(appeal: Appeal, viewer, *, task_link) -> Desk:
     tasks = list(appeal.tasks.select_related("department").order_by("dispatched_at", "id"))
     visits = list(appeal.visits.order_by("round", "id"))
     approvals = approval_lines(appeal.approval_requests.all())
-    facts = appeal_panel(appeal)
+    facts = appeal_panel(appeal, viewer=viewer)
     facts.rows.append((_("received by"), appeal.received_by.described()))
     main = [
         *intake_panels(appeal, viewer),

@@ -55,7 +55,7 @@ def approval_desk(request: ApprovalRequest, viewer) -> Desk:
         Badge(_("waited %(hours)s h") % {"hours": waiting_hours(request)},
               "bad" if request.status == P.PENDING and waiting_hours(request) > 8 else ""),
     ]
-    main = [request_panel(request, holders), appeal_panel(request.appeal)]
+    main = [request_panel(request, holders), appeal_panel(request.appeal, viewer=viewer)]
     side = []
     if request.task_id:
         task = request.task

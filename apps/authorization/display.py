@@ -6,6 +6,7 @@ from django.utils.translation import gettext as _
 
 from apps.authorization.models import ApprovalRequest
 from apps.authorization.selectors import approval_holders
+from apps.core.personal_data import mask_text
 from apps.core.timefmt import local_minute
 
 
@@ -32,7 +33,7 @@ def approval_lines(requests) -> list:
             _("asked by"),
             r.requested_by.described(),
             local_minute(r.requested_at),
-            r.reason,
+            mask_text(r.reason),  # free text: a number typed into it is shown masked
         )
         if r.status == ApprovalRequest.Status.PENDING:
             held = holders_text(holders.get(r.pk, [])) or _("the city leaders")
@@ -43,7 +44,7 @@ def approval_lines(requests) -> list:
                 _("decided by"),
                 r.decided_by.described(),
                 local_minute(r.decided_at),
-                r.comment,
+                mask_text(r.comment),
             )
         else:
             outcome = ""

@@ -1,8 +1,11 @@
 """What one line of a case record holds, and how its values read.
 
 Every value shown in a timeline goes through `display()`: times in the city's time zone in
-one format, choice codes as their labels, yes/no in words, linked rows by name. So the
-case desk, the inspector's record and the exports all read the same way.
+one format, choice codes as their labels, yes/no in words, linked rows by name, and every
+phone or ID number in a text masked (apps.core.personal_data: stored whole, shown masked;
+a citizen's own fields by their own mask, if a source ever shows them). So the case desk,
+the inspector's record and the exports all read the same way, and none shows a whole
+number.
 """
 
 from __future__ import annotations
@@ -15,7 +18,19 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
+from apps.core.personal_data import mask_address, mask_id_number, mask_name, mask_phone, mask_text
 from apps.core.timefmt import local_minute
+
+# A citizen's personal fields, by name, wherever a record holds them (a history row, an
+# action-log key): shown by their own mask, never whole.
+PERSONAL_MASKS = {
+    "citizen_name": mask_name,
+    "citizen_phone": mask_phone,
+    "phone": mask_phone,
+    "citizen_id_number": mask_id_number,
+    "id_number": mask_id_number,
+    "address": mask_address,
+}
 
 
 @dataclass
@@ -30,11 +45,17 @@ class Change:
 
     @property
     def old_text(self) -> str:
-        return display(self.old)
+        return self._text(self.old)
 
     @property
     def new_text(self) -> str:
-        return display(self.new)
+        return self._text(self.new)
+
+    def _text(self, value) -> str:
+        personal = PERSONAL_MASKS.get(self.field)
+        if personal is not None and isinstance(value, str) and value:
+            return personal(value)
+        return display(value)
 
     @property
     def is_set_once(self) -> bool:
@@ -61,6 +82,12 @@ class Entry:
     appeal_id: int | None = None
     actor_department: str = ""
     target_type: str = ""
+
+    def __post_init__(self):
+        # Reasons and labels are free text typed by people: masked once, here, for every
+        # page and export that shows the entry.
+        self.reason = mask_text(self.reason or "")
+        self.object_label = mask_text(str(self.object_label or ""))
 
     @property
     def ref(self) -> str:
@@ -104,4 +131,4 @@ def display(value) -> str:
             return local_minute(parsed if timezone.is_aware(parsed) else timezone.make_aware(parsed, dt.UTC))
     if isinstance(value, list | tuple):
         return "、".join(display(v) for v in value)
-    return str(value)
+    return mask_text(str(value))

@@ -15,8 +15,31 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseNotAllowed
 from django.template.response import TemplateResponse
 from django.urls import reverse
+from django.utils.functional import Promise
+from django.utils.safestring import SafeData, mark_safe
+
+from apps.core.personal_data import mask_address, mask_id_number, mask_name, mask_phone, mask_text
 
 EMPTY = (None, "", [], ())
+# A citizen's own fields, by name, and how each is shown (never whole outside a reveal).
+CITIZEN_FIELD_MASKS = {
+    "citizen_name": mask_name,
+    "citizen_phone": mask_phone,
+    "citizen_id_number": mask_id_number,
+    "address": mask_address,
+}
+
+
+def shown(value):
+    """`value` as a page shows it: every phone and ID number in its text masked (stored
+    whole; PIPL Art. 51). Safe HTML stays safe (only digits become "*"); anything not
+    text (a number, a date) is returned as it is."""
+    if isinstance(value, Promise):
+        value = str(value)
+    if not isinstance(value, str):
+        return value
+    masked = mask_text(value)
+    return mark_safe(masked) if isinstance(value, SafeData) else masked
 
 
 @dataclass
@@ -33,6 +56,10 @@ class Panel:
     rows: list[tuple[Any, Any]] = field(default_factory=list)
     tone: str = ""  # "warn" draws the eye (a reopened work order, a missed limit)
     note: Any = ""  # a line under the title
+    # Only the page answering a logged reveal sets this: its rows are shown whole.
+    # Every other panel's labels, values and note are masked when rendered
+    # (templates/admin/xlx/panel.html, the `masked` filter), rows added later included.
+    revealed: bool = False
 
     def __post_init__(self):
         # Facts not recorded are left out rather than shown as a wall of "-".
@@ -53,6 +80,27 @@ class Desk:
     timeline: list = field(default_factory=list)  # apps.casefile Entry objects
     timeline_title: Any = ""
     links: list[tuple[Any, str]] = field(default_factory=list)  # (label, url) beside the actions
+
+
+def mask_page(response, objects=()):
+    """A rendered read-only page (simple-history's versions, whose templates print field
+    values as they were) as it may be shown: every phone and ID number masked, and each
+    citizen field of `objects` (the versions on the page) replaced by its mask wherever it
+    appears. Only for pages that take no input: a form's values would be saved masked."""
+    from django.utils.html import escape
+
+    html = response.content.decode(response.charset or "utf-8")
+    values = {}
+    for obj in objects:
+        for name, mask in CITIZEN_FIELD_MASKS.items():
+            value = getattr(obj, name, None)
+            if isinstance(value, str) and value.strip():
+                values[value] = mask(value)
+    for value in sorted(values, key=len, reverse=True):  # an address before the street it holds
+        for form in {value, escape(value)}:
+            html = html.replace(form, values[value])
+    response.content = mask_text(html).encode(response.charset or "utf-8")
+    return response
 
 
 class CaseDeskMixin:

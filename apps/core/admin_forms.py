@@ -175,6 +175,15 @@ class HistoryAdmin(SimpleHistoryAdmin):
                 urls[user_id] = change_url_if_allowed(request, record.history_user, site=self.admin_site)
             record.history_user_url = urls.get(user_id, "")
 
+    def render_history_view(self, request, template, context, **kwargs):
+        # Versions print stored values (free text, the citizen's fields): shown masked.
+        from apps.core.admin_desk import mask_page
+
+        response = super().render_history_view(request, template, context, **kwargs)
+        page = context.get("page_obj")
+        shown = [context.get("original"), context.get("object"), *(page.object_list if page is not None else [])]
+        return mask_page(response, shown)
+
     def history_form_view(self, request, object_id, version_id, extra_context=None):
         from django.contrib.admin.utils import unquote
         from django.core.exceptions import PermissionDenied

@@ -11,10 +11,13 @@ from apps.core.admin_desk import Badge, Desk, Panel
 from apps.core.personal_data import mask_phone
 from apps.core.timefmt import countdown, local_minute
 from apps.followups.models import Visit
+from apps.organization.models import User
 from apps.tasks.admin_desk import appeal_panel, reply_panel
 from apps.tasks.models import Task
 
 V = Visit.Status
+# Who calls the citizen back, and so may see even a confidential complainant's masked phone.
+VISIT_CALLERS = {User.Role.VISIT_AGENT}
 
 
 def _who(user) -> str:
@@ -79,7 +82,12 @@ def visit_desk(visit: Visit, viewer) -> Desk:
             badges.append(Badge(_("call in progress"), "info"))
     if visit.reopened:
         badges.append(Badge(_("reopened the work order"), "warn"))
-    citizen = _("anonymous") if appeal.is_anonymous else mask_phone(appeal.citizen_phone)
+    if appeal.is_anonymous:
+        citizen = _("anonymous")
+    elif appeal.is_confidential and viewer.role not in VISIT_CALLERS:
+        citizen = _("confidential")  # 保密: only the centre's agents call a confidential complainant
+    else:
+        citizen = mask_phone(appeal.citizen_phone)
     side = [
         Panel("visit", _("Return visit"), [
             (_("kind"), visit.get_kind_display()),
@@ -95,7 +103,7 @@ def visit_desk(visit: Visit, viewer) -> Desk:
     ]
     main = [
         *(answer_panels(visit)),
-        appeal_panel(appeal),
+        appeal_panel(appeal, viewer=viewer),
         earlier_panel(visit),
         outcome_panel(visit),
     ]

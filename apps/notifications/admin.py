@@ -8,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext, pgettext_lazy
 
 from apps.core.admin_forms import ReadOnlyAdminMixin
+from apps.core.personal_data import mask_text
 from apps.notifications import services
 from apps.notifications.models import Notification
 
@@ -33,10 +34,12 @@ class NotificationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Each staff member's inbox: only their own notifications, read-only. Opening one
     (its page, or its "open" link in the list) marks it read."""
 
-    list_display = ["title", "created_at", "read_at", "open_link"]
+    # Texts as shown: a notification's title and body may quote an appeal (a number typed
+    # into it included), so both are shown through mask_text (stored whole).
+    list_display = ["title_shown", "created_at", "read_at", "open_link"]
     list_filter = [ReadFilter]
     search_fields = ["title"]
-    readonly_fields = ["title", "body", "linked_page", "created_at", "read_at"]
+    readonly_fields = ["title_shown", "body_shown", "linked_page", "created_at", "read_at"]
     fields = readonly_fields
     actions = ["mark_read"]
     list_per_page = 50
@@ -77,6 +80,14 @@ class NotificationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             "admin:notifications_notification_change", args=[notification.pk]
         )
         return HttpResponseRedirect(target)
+
+    @admin.display(description=_("title"), ordering="title")
+    def title_shown(self, obj):
+        return mask_text(obj.title)
+
+    @admin.display(description=_("message"))
+    def body_shown(self, obj):
+        return mask_text(obj.body)
 
     @admin.display(description=_("linked page"))
     def open_link(self, obj):

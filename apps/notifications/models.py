@@ -36,7 +36,10 @@ class Notification(models.Model):
         ]
 
     def __str__(self):
-        return self.title
+        # Shown in page titles, breadcrumbs and lists: a number quoted in the title masked.
+        from apps.core.personal_data import mask_text
+
+        return mask_text(self.title)
 
     @property
     def internal_link(self) -> str:

@@ -14,9 +14,10 @@ from django.utils.translation import gettext as _
 from apps.authorization.display import approval_lines
 from apps.casefile.timeline import case_timeline
 from apps.core.admin_desk import Badge, Desk, Panel
-from apps.core.personal_data import mask_name, mask_phone
+from apps.core.personal_data import mask_address, mask_id_number, mask_name, mask_phone, mask_text
 from apps.core.timefmt import countdown, local_minute
 from apps.followups.models import Visit
+from apps.organization.models import User
 from apps.tasks import permissions, sla
 from apps.tasks.models import Task
 
@@ -37,16 +38,32 @@ def when_by(at, user) -> str:
     return " · ".join(p for p in (local_minute(at), _who(user)) if p)
 
 
+# Who reads the full address (the centre records it and calls back); departments, leaders
+# and inspectors read it to the street (PIPL Art. 6: what the task needs).
+FULL_ADDRESS_ROLES = {User.Role.OPERATOR, User.Role.DISPATCHER, User.Role.VISIT_AGENT}
+
+
 def citizen_text(appeal) -> str:
-    """The citizen as this page may show them: masked, or why not at all."""
+    """The citizen as this page may show them: masked, or why not at all (a confidential
+    complainant's identity, even masked, never reaches a desk: 保密)."""
     if appeal.is_anonymous:
         return _("anonymous")
     if appeal.is_confidential:
         return _("confidential: the centre contacts the citizen")
-    return f"{mask_name(appeal.citizen_name)} {mask_phone(appeal.citizen_phone)}".strip()
+    id_number = getattr(appeal, "citizen_id_number", "")  # the field may not exist yet
+    return " ".join(p for p in (mask_name(appeal.citizen_name), mask_phone(appeal.citizen_phone),
+                                mask_id_number(id_number) if id_number else "") if p)
 
 
-def appeal_panel(appeal, *, link: str = "") -> Panel:
+def address_text(appeal, viewer=None) -> str:
+    """The address as `viewer` may read it: whole for the centre (numbers typed into it
+    masked all the same), to the street for everyone else (and when nobody is named)."""
+    if viewer is not None and getattr(viewer, "role", None) in FULL_ADDRESS_ROLES:
+        return mask_text(appeal.address)
+    return mask_address(appeal.address)
+
+
+def appeal_panel(appeal, *, link: str = "", viewer=None) -> Panel:
     number = format_html('<a href="{}">{}</a>', link, appeal.tracking_number) if link else appeal.tracking_number
     return Panel("appeal", _("The appeal"), [
         (_("tracking number"), number),
@@ -54,7 +71,7 @@ def appeal_panel(appeal, *, link: str = "") -> Panel:
         (_("category"), appeal.category.full_name or appeal.category.name),
         (_("appeal type"), appeal.get_appeal_type_display()),
         (_("priority"), appeal.get_priority_display()),
-        (_("area"), " ".join(p for p in (appeal.area.name, appeal.address) if p)),
+        (_("area"), " ".join(p for p in (appeal.area.name, address_text(appeal, viewer)) if p)),
         (_("channel"), appeal.get_channel_display()),
         (_("received at"), local_minute(appeal.received_at)),
     ])
@@ -209,7 +226,7 @@ def task_desk(task: Task, viewer, *, appeal_link: str = "") -> Desk:
     approvals = approval_lines(task.approval_requests.all())
     main = [p for p in (
         reopen_panel(task, visits),
-        appeal_panel(appeal, link=appeal_link),
+        appeal_panel(appeal, link=appeal_link, viewer=viewer),
         handling_panel(task),
         dispatch_panel(task, others),
     ) if p is not None]

@@ -1,7 +1,9 @@
 """A tiny admin-like site with planted faults, for proving that the crawler finds them
 (tests/admin/test_crawl.py). `HITS` records every path fetched."""
 
-from django.http import HttpResponse, HttpResponseForbidden, StreamingHttpResponse
+import io
+
+from django.http import FileResponse, HttpResponse, HttpResponseForbidden, StreamingHttpResponse
 from django.shortcuts import redirect
 from django.urls import path
 
@@ -13,6 +15,8 @@ INDEX = """<html><body>
 <a href="/admin/moved/">moved</a> <a href="/admin/to-login/">sends to login</a>
 <a href="/admin/export/?format=csv" class="button">export</a>
 <a href="/admin/export/?format=broken" class="button">broken export</a>
+<a href="/admin/export/?format=xlsx" class="button">Excel export</a>
+<a href="/admin/masked/">a masked number</a> 138****5678
 <a href="/admin/logout/">log out</a> <a href="/elsewhere/">outside</a> <a href="#top">anchor</a>
 <table id="result_list"><thead><tr><th><a href="/admin/?o=1">sort</a></th></tr></thead><tbody>
 <tr><th><a href="/admin/row/1/">row 1</a></th></tr>
@@ -42,8 +46,21 @@ def _boom(request):
     raise RuntimeError("planted error")
 
 
+def _xlsx():
+    """An Excel file whose one cell holds a whole ID number (for the scan's own test)."""
+    import xlsxwriter
+
+    out = io.BytesIO()
+    workbook = xlsxwriter.Workbook(out, {"constant_memory": True})
+    workbook.add_worksheet().write_row(0, 0, ["身份证", "11010519491231002X"])
+    workbook.close()
+    return out.getvalue()
+
+
 def _export(request):
     HITS.append(request.get_full_path())
+    if request.GET.get("format") == "xlsx":
+        return FileResponse(io.BytesIO(_xlsx()), as_attachment=True, filename="x.xlsx")
 
     def rows():
         yield "a,b\n"
@@ -59,7 +76,14 @@ def _row(request, pk):
 
 urlpatterns = [
     path("admin/", _page(INDEX)),
-    path("admin/ok/", _page('<a href="/admin/deeper/">deeper</a> <a href="/admin/forbidden/">again</a>')),
+    path(
+        "admin/ok/",
+        _page(
+            '<a href="/admin/deeper/">deeper</a> <a href="/admin/forbidden/">again</a> <a href="/admin/leak/">leak</a>'
+        ),
+    ),
+    path("admin/leak/", _page("<p>citizen 13812345678</p>")),  # a whole number one link down
+    path("admin/masked/", _page("<p>citizen 138****5678, 110105********002X</p>")),
     path("admin/deeper/", _forbidden),
     path("admin/forbidden/", _forbidden),
     path("admin/boom/", _boom),

@@ -13,12 +13,19 @@ Bounds keep it fast, and are the same for every role:
 - URLs are fetched kinds-first: a URL whose shape (path with ids as N, parameter names)
   has not been seen goes before another of a known shape, so when `limit` is reached what
   is left is only more of the same kinds;
-- downloads (exports) are fetched and their status checked, never parsed.
+- downloads (exports) are fetched and their status checked, never parsed for links; a
+  link to a download on a filtered page (an export of the query shown) is followed.
+
+With `scan`, the body of every answer that opened (page, download, autocomplete; an Excel
+file read as the text of its sheets) is handed to `scan(url, response, text)`, which
+returns what it objects to (e.g. whole phone numbers): each is reported as a `Leak`.
 """
 
 from __future__ import annotations
 
+import io
 import re
+import zipfile
 from collections import deque
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
@@ -31,6 +38,9 @@ SKIP_PATHS = ("/admin/logout/", "/admin/login/")
 LIST_TABLES = {"result_list", "change-history"}
 CHANGE_PAGE = re.compile(r"^/admin/\w+/\w+/[^/]+/change/$")
 REDIRECTS = {301, 302, 303, 307, 308}
+# A parameter asking a page for a download of what it shows (?format=csv): followed even
+# on a filtered page, unlike the page's other links to itself.
+EXPORT_PARAMS = {"format"}
 VOID_TAGS = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
 
 
@@ -55,6 +65,17 @@ class Fault:
 
 
 @dataclass
+class Leak:
+    url: str
+    shown_on: str
+    found: list[str]
+    kind: str = "link"
+
+    def __str__(self) -> str:
+        return f"{self.url} ({self.kind}) shows {', '.join(self.found)}  <- linked from {self.shown_on}"
+
+
+@dataclass
 class CrawlResult:
     visited: list[str] = field(default_factory=list)  # HTML pages fetched and parsed, in order
     checked: int = 0  # every URL fetched: pages, downloads, autocompletes, failures
@@ -62,6 +83,8 @@ class CrawlResult:
     shapes: set[str] = field(default_factory=set)  # kinds of URL met
     left: int = 0  # URLs still queued when the limit was reached
     new_kinds_left: int = 0  # of which of a shape never fetched (should be 0: raise the limit)
+    scanned: list[str] = field(default_factory=list)  # URLs whose body `scan` read
+    leaks: list[Leak] = field(default_factory=list)
 
 
 class _PageParser(HTMLParser):
@@ -143,7 +166,8 @@ def _autocomplete_url(attrs: dict[str, str], page: str) -> str | None:
 
 def _fetch(client, url: str, max_redirects: int = 5):
     """GET, following redirects by hand so that one out of the admin or to the login page
-    counts as a fault. Returns (200 or what went wrong, the final URL, the response)."""
+    counts as a fault. Returns (200 or what went wrong, the final URL, the response); a
+    download's bytes are kept on the response as `crawled_body`."""
     response = None
     for _ in range(max_redirects + 1):
         try:
@@ -153,8 +177,8 @@ def _fetch(client, url: str, max_redirects: int = 5):
         if response.status_code not in REDIRECTS:
             if response.streaming:
                 try:  # run a download through: one failing half-way is a fault too
-                    for _ in response.streaming_content:
-                        pass
+                    chunks = response.streaming_content
+                    response.crawled_body = b"".join(c if isinstance(c, bytes) else str(c).encode() for c in chunks)
                 except Exception as exc:
                     return f"500 half-way through the download, {type(exc).__name__}: {exc}", url, None
             return response.status_code, url, response
@@ -172,18 +196,39 @@ def _fetch(client, url: str, max_redirects: int = 5):
     return "redirect loop", url, response
 
 
+def body_text(response) -> str:
+    """What an answer says, as text: a page or JSON decoded, a CSV download decoded, an
+    Excel (or any zip) file as the text of the XML inside it (the cells' strings)."""
+    raw = getattr(response, "crawled_body", None)
+    if raw is None:
+        raw = response.content
+    if raw[:2] == b"PK":  # a zip: .xlsx keeps its cells in XML files inside
+        with zipfile.ZipFile(io.BytesIO(raw)) as archive:
+            return "\n".join(
+                archive.read(name).decode("utf-8", errors="replace")
+                for name in archive.namelist()
+                if name.endswith(".xml")
+            )
+    return raw.decode(getattr(response, "charset", None) or "utf-8", errors="replace")
+
+
 def _is_page(response) -> bool:
     return not response.streaming and response.get("Content-Type", "").startswith("text/html")
 
 
-def crawl(client, *, start: str = ADMIN_PREFIX, limit: int = 250, rows_per_list: int = 2) -> CrawlResult:
-    """Crawl from `start` with a logged-in test client; fetch at most `limit` URLs. Each URL
-    is fetched once, and a fault names the first page that showed it."""
+def crawl(
+    client, *, start: str = ADMIN_PREFIX, limit: int = 250, rows_per_list: int = 2, also: tuple = (), scan=None
+) -> CrawlResult:
+    """Crawl from `start` (and the URLs in `also`, e.g. a query page with a query filled
+    in, whose export links a link cannot reach) with a logged-in test client; fetch at
+    most `limit` URLs. Each URL is fetched once, and a fault names the first page that
+    showed it. `scan`: see the module docstring."""
     result = CrawlResult()
-    seen = {_identity(start)}
-    fresh: deque[tuple[Link, str]] = deque([(Link(start, ""), "(start)")])  # shapes not met yet
+    starts = [start, *also]
+    seen = {_identity(url) for url in starts}
+    fresh: deque[tuple[Link, str]] = deque((Link(url, ""), "(start)") for url in starts)  # shapes not met yet
     repeat: deque[tuple[Link, str]] = deque()  # more of a known shape
-    result.shapes.add(shape(start))
+    result.shapes.update(shape(url) for url in starts)
     while fresh or repeat:
         if result.checked >= limit:
             result.left, result.new_kinds_left = len(fresh) + len(repeat), len(fresh)
@@ -195,6 +240,11 @@ def crawl(client, *, start: str = ADMIN_PREFIX, limit: int = 250, rows_per_list:
             if status != 200:
                 result.faults.append(Fault(link.url, shown_on, status, link.text, link.kind))
                 continue
+            if scan is not None:
+                result.scanned.append(link.url)
+                objections = scan(final_url, response, body_text(response))
+                if objections:
+                    result.leaks.append(Leak(link.url, shown_on, list(objections), link.kind))
             if link.kind == "autocomplete" or not _is_page(response):
                 continue
             result.visited.append(link.url)
@@ -209,7 +259,7 @@ def crawl(client, *, start: str = ADMIN_PREFIX, limit: int = 250, rows_per_list:
                 continue  # outside the admin: the site, the progress page, mailto:, javascript:
             if parts.path.startswith(SKIP_PATHS):
                 continue
-            if parts.path == here.path and _query(final_url):
+            if parts.path == here.path and _query(final_url) and not EXPORT_PARAMS & {k for k, _v in _query(new.url)}:
                 continue  # a filtered list's links to itself: followed from the plain list
             url = parts.path + ("?" + parts.query if parts.query else "")
             if _identity(url) in seen:

@@ -6,17 +6,19 @@ object tool, action button, filter and autocomplete widget the pages show inside
 no answer may be 403, 404 or 500 (redirects are fine when they end on a 200 in the admin).
 The bounds (two object rows per list, kinds of page first, LIMIT fetches) are the
 crawler's; the test fails if the limit leaves a kind of page unvisited.
+
+The crawl of each demo role runs in tests/security/test_page_scan.py (issue 12), which
+reads every body it opens for whole phone and ID numbers and asserts the faults with
+KNOWN_FAULTS below: one crawl per role for both. Here: the crawler's own tests.
 """
 
 from __future__ import annotations
 
 import pytest
 
-import dev
 from tests.admin import crawl_planted_urls
 from tests.admin.crawler import Fault, crawl, unexpected
 
-DEMO_USERNAMES = [username for username, _ in dev.DEMO_LOGINS]
 LIMIT = 200  # URLs fetched per role; the most varied role (inspector) shows ~166 kinds of page
 
 # Faults whose fix lies in code being rebuilt by other engineers (apps/authorization/admin*.py,
@@ -35,22 +37,9 @@ def assert_no_unexpected_faults(username: str, faults: list[Fault], known: dict[
     allowed = {pattern: reason for pattern, (roles, reason) in known.items() if username in roles}
     new = unexpected(faults, allowed)
     assert not new, f"{len(new)} link(s) shown to {username} do not open:\n" + "\n".join(f"  {f}" for f in new)
-
-
-@pytest.mark.parametrize("username", DEMO_USERNAMES)
-def test_every_link_a_demo_role_is_shown_opens(demo_city, client, username):
-    client.force_login(demo_city[username])
-    result = crawl(client, limit=LIMIT)
-    print(
-        f"\ncrawl {username}: {len(result.visited)} pages, {result.checked} URLs fetched, "
-        f"{len(result.shapes)} kinds of page, {result.left} left at the limit, {len(result.faults)} fault(s)"
-    )
-    assert result.new_kinds_left == 0, f"LIMIT={LIMIT} is too low: {result.new_kinds_left} kinds of page unvisited"
-    assert len(result.visited) > 20, result.visited  # really crawled, not stopped at a login page
-    assert_no_unexpected_faults(username, result.faults, KNOWN_FAULTS)
-    for pattern, (roles, reason) in KNOWN_FAULTS.items():
+    for pattern, (roles, reason) in known.items():
         if username in roles:
-            still = [f for f in result.faults if not unexpected([f], {pattern: reason})]
+            still = [f for f in faults if not unexpected([f], {pattern: reason})]
             assert still, f"fixed? {pattern!r} no longer fails for {username}: remove it from KNOWN_FAULTS"
 
 
