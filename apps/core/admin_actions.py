@@ -21,12 +21,15 @@ from django.utils.translation import gettext_lazy as _
 
 from apps.core.admin_desk import Panel
 from apps.core.exceptions import DomainError, NotFoundForActor, NotPermitted
+from apps.core.form_input import harden_form
 from apps.core.text_limits import limit_text_fields
 
 
 class ActionForm(forms.Form):
     """An action's small form. Its text fields without a limit of their own get the short
-    one (apps.core.text_limits); a field for a long text states LONG_TEXT itself."""
+    one (apps.core.text_limits); a field for a long text states LONG_TEXT itself. Dates
+    and pickers are hardened against values the code after them cannot use
+    (apps.core.form_input)."""
 
     version = forms.IntegerField(widget=forms.HiddenInput)
 
@@ -34,6 +37,7 @@ class ActionForm(forms.Form):
         self.obj, self.user = obj, user
         super().__init__(*args, **kwargs)
         limit_text_fields(self)
+        harden_form(self)
         if obj is not None and not self.is_bound:
             self.fields["version"].initial = getattr(obj, "version", 0)
 

@@ -22,6 +22,7 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from apps.core.admin_links import change_url_if_allowed
 from apps.core.exceptions import DomainError
+from apps.core.form_input import harden_field, harden_form
 from apps.core.pagination import EstimatedCountPaginator
 from apps.core.personal_fields import personal_field_in_path
 from apps.core.text_limits import SHORT_TEXT, limit_text_fields
@@ -42,6 +43,7 @@ class ServiceModelForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         # Model fields carry their own max_length; extra text fields get the short limit.
         limit_text_fields(self)
+        harden_form(self)  # dates in range, pickers that survive a refused id
 
     def run_service(self, *, actor, reason: str):
         """Call the service with cleaned_data; return the saved object."""
@@ -154,6 +156,13 @@ class PersonalDataGuardMixin:
 
     def check(self, **kwargs):
         return [*super().check(**kwargs), *personal_data_checks(self)]
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        # Not personal data, but the same attacker: an out-of-range date or a refused id
+        # in any admin form is a form error, never a 500 (apps.core.form_input).
+        formfield = super().formfield_for_dbfield(db_field, request, **kwargs)
+        harden_field(formfield)
+        return formfield
 
     def lookup_allowed(self, lookup, value, request=None):
         if personal_field_in_path(self.model, lookup, free_text=True):
