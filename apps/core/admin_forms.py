@@ -13,10 +13,13 @@ from django.apps import apps
 from django.contrib import admin
 from django.contrib.admin.exceptions import DisallowedModelAdminLookup
 from django.contrib.admin.filters import ListFilter
+from django.contrib.admin.utils import unquote
 from django.contrib.admin.views.main import ORDER_VAR
 from django.core import checks
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import F
+from django.http import Http404
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
@@ -219,12 +222,46 @@ class PersonalDataGuardMixin:
         return request.GET.get("field_name", "") in source_admin.get_autocomplete_fields(request)
 
 
+class HiddenObjectMixin:
+    """Missing and forbidden look the same (DESIGN §7): every page of one object (change,
+    delete, history, a historical version, an action) answers the product's 404 when the
+    object does not exist, is outside the user's queryset, or the user may not view it.
+    Only an object the user may see can answer 403 (an action they may not take)."""
+
+    def visible_object_or_404(self, request, object_id):
+        obj = self.get_object(request, unquote(object_id))
+        if obj is None or not self.has_view_or_change_permission(request, obj):
+            raise Http404(_("No such object, or you may not see it."))
+        # The view that follows fetches it again: hand it this one (one query, not two).
+        request._xlx_visible_object = (type(self), str(object_id), obj)
+        return obj
+
+    def get_object(self, request, object_id, from_field=None):
+        cached = getattr(request, "_xlx_visible_object", None)
+        if cached is not None and from_field is None and cached[:2] == (type(self), str(object_id)):
+            del request._xlx_visible_object  # once: a later fetch (after a write) reads anew
+            return cached[2]
+        return super().get_object(request, object_id, from_field)
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        self.visible_object_or_404(request, object_id)
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def delete_view(self, request, object_id, extra_context=None):
+        self.visible_object_or_404(request, object_id)
+        return super().delete_view(request, object_id, extra_context)
+
+    def history_view(self, request, object_id, extra_context=None):
+        self.visible_object_or_404(request, object_id)
+        return super().history_view(request, object_id, extra_context)
+
+
 def _is_autocomplete(request) -> bool:
     match = getattr(request, "resolver_match", None)
     return match is not None and match.url_name == "autocomplete"
 
 
-class LargeTableAdmin(PersonalDataGuardMixin, admin.ModelAdmin):
+class LargeTableAdmin(HiddenObjectMixin, PersonalDataGuardMixin, admin.ModelAdmin):
     """Defaults for changelists that grow with the city: planner-estimated counts on
     PostgreSQL, no second full count, no facet counts, 50 rows a page.
 
@@ -252,7 +289,7 @@ class LargeTableAdmin(PersonalDataGuardMixin, admin.ModelAdmin):
         return DeferringChangeList
 
 
-class ReadOnlyAdminMixin(PersonalDataGuardMixin):
+class ReadOnlyAdminMixin(HiddenObjectMixin, PersonalDataGuardMixin):
     """Pages that only show: records written by services or sweeps (the action log,
     reminders, flags, outbox jobs), never added, changed or deleted by hand."""
 
@@ -290,7 +327,7 @@ class DefaultChoiceFilter(admin.SimpleListFilter):
             }
 
 
-class HistoryAdmin(PersonalDataGuardMixin, SimpleHistoryAdmin):
+class HistoryAdmin(HiddenObjectMixin, PersonalDataGuardMixin, SimpleHistoryAdmin):
     """simple-history's pages, read-only and scoped.
 
     Its per-version page saves the old version on POST (a revert) even with
@@ -327,20 +364,7 @@ class HistoryAdmin(PersonalDataGuardMixin, SimpleHistoryAdmin):
             record.history_user_url = urls.get(user_id, "")
 
     def history_form_view(self, request, object_id, version_id, extra_context=None):
-        from django.contrib.admin.utils import unquote
-        from django.core.exceptions import PermissionDenied
-        from django.http import Http404
-
-        if self.get_object(request, unquote(object_id)) is None:
-            raise Http404
+        self.visible_object_or_404(request, object_id)
         if request.method != "GET":
             raise PermissionDenied
         return super().history_form_view(request, object_id, version_id, extra_context)
-
-    def history_view(self, request, object_id, extra_context=None):
-        from django.contrib.admin.utils import unquote
-        from django.http import Http404
-
-        if self.get_object(request, unquote(object_id)) is None:
-            raise Http404
-        return super().history_view(request, object_id, extra_context)

@@ -235,3 +235,262 @@ def test_an_autocomplete_an_admin_offers_still_answers(client, operator, appeal,
     response = _autocomplete(client, "appeals", "appeal", "category", "占道")
     assert response.status_code == 200
     assert [r["id"] for r in response.json()["results"]] == [str(catalog["leaf"].pk)]
+
+
+# --- Missing and forbidden look the same -------------------------------------------------------
+
+MISSING_PK = 987654
+
+
+@pytest.fixture
+def case_objects(org, catalog, operator, dispatcher, dept_staff, dept_leader, city_leader, system_actor):
+    """One row of each kind an attacker probes: appeal, work order, reminder, approval
+    request, return visit (and their history)."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from apps.authorization import services as authz
+    from apps.followups import services as followup_services
+    from apps.tasks import services as task_services
+
+    authz.delegation_grant(
+        actor=city_leader,
+        grantee=dept_leader,
+        kind="extension",
+        scope=org["housing"],
+        max_extension_days=5,
+        valid_until=timezone.now() + dt.timedelta(days=60),
+        reason="授权",
+    )
+    appeal = factories.make_appeal(operator=operator, category=catalog["leaf"], area=org["street"], phone=PHONE)
+    task = task_services.appeal_dispatch(actor=dispatcher, appeal=appeal, lead=org["housing"], override_reason="属地")
+    task = task_services.task_sign(actor=dept_staff, task=task)
+    approval = authz.approval_request(actor=dept_staff, kind="extension", task=task, extension_days=3, reason="勘验")
+    task.refresh_from_db()
+    task_services.sla_sweep(actor=system_actor, now=timezone.now() + dt.timedelta(days=40))
+    task.refresh_from_db()
+    task = task_services.task_record_contact(
+        actor=dept_staff, task=task, contacted_at=timezone.now(), method="phone", note="已电话联系"
+    )
+    task = task_services.task_reply(actor=dept_staff, task=task, result="resolved", reply_text="已清理")
+    followup_services.task_review_and_schedule(actor=dispatcher, task=task, accept=True, comment="")
+    from apps.followups.models import Visit
+    from apps.tasks.models import Reminder
+
+    objects = {
+        "appeals_appeal": appeal,
+        "tasks_task": task,
+        "tasks_reminder": Reminder.objects.filter(task=task).first(),
+        "authorization_approvalrequest": approval,
+        "followups_visit": Visit.objects.filter(appeal=appeal).first(),
+    }
+    assert all(objects.values()), objects
+    return objects
+
+
+def _object_urls(base, model_admin, pk) -> list[str]:
+    urls = [reverse(f"{base}_change", args=[pk]), reverse(f"{base}_history", args=[pk])]
+    urls.append(reverse(f"{base}_delete", args=[pk]))
+    for action in getattr(model_admin, "object_actions", []):
+        urls.append(reverse(f"{base}_{action.name}", args=[pk]))
+    return urls
+
+
+def _page(response) -> tuple[int, str]:
+    """Status and the error page's heading (the same page, not only the same number)."""
+    import re
+
+    body = response.content.decode()
+    heading = re.search(r"<h1[^>]*>(.*?)</h1>", body, re.S)
+    return response.status_code, (heading.group(1).strip() if heading else "")
+
+
+@pytest.mark.parametrize(
+    "kind", ["appeals_appeal", "tasks_task", "tasks_reminder", "authorization_approvalrequest", "followups_visit"]
+)
+def test_a_forbidden_object_answers_exactly_like_a_missing_one(client, users_by_role, outsider, case_objects, kind):
+    obj = case_objects[kind]
+    model_admin = admin.site._registry[type(obj)]
+    base = f"admin:{kind}"
+    hidden_from = []
+    for user in [*users_by_role.values(), outsider]:
+        client.force_login(user)
+        if client.get(reverse(f"{base}_change", args=[obj.pk])).status_code == 200:
+            continue  # the user may see it: a refused action may say 403
+        hidden_from.append(user.role)
+        for real_url, missing_url in zip(
+            _object_urls(base, model_admin, obj.pk), _object_urls(base, model_admin, MISSING_PK), strict=True
+        ):
+            for method in ("get", "post"):
+                real = _page(getattr(client, method)(real_url, {"version": 1, "reason": "x", "comment": "x"}))
+                missing = _page(getattr(client, method)(missing_url, {"version": 1, "reason": "x", "comment": "x"}))
+                assert real == missing, (user.role, method, real_url, real, missing)
+                # A case desk refuses any POST before it looks the object up (405, both alike).
+                assert real[0] == 404 or (method == "post" and real[0] == 405), (user.role, method, real_url, real)
+    assert hidden_from  # someone is refused each kind: the test saw the forbidden case
+    obj.refresh_from_db()
+    assert getattr(obj, "version", 1) == getattr(case_objects[kind], "version", 1)  # no POST changed it
+
+
+# --- A revealed phone rides in no cookie, and reveals are rate-limited -------------------------
+
+
+def _cookie_texts(response) -> list[str]:
+    """Every Set-Cookie value, raw and decoded as far as it goes (signed values are
+    base64 of possibly compressed JSON: signed is not secret)."""
+    import base64
+    import zlib
+
+    texts = []
+    for morsel in response.cookies.values():
+        value = morsel.value
+        texts.append(value)
+        for part in value.replace(":", ".").split("."):
+            part = part.lstrip(".")
+            try:
+                raw = base64.urlsafe_b64decode(part + "=" * (-len(part) % 4))
+            except ValueError:
+                continue
+            for data in (raw, _try(zlib.decompress, raw)):
+                if data:
+                    texts.append(data.decode("utf-8", "replace"))
+    return texts
+
+
+def _try(fn, value):
+    try:
+        return fn(value)
+    except Exception:  # not compressed: the raw bytes were already kept
+        return b""
+
+
+@pytest.fixture
+def dispatched(org, catalog, operator, dispatcher):
+    from apps.tasks import services as task_services
+
+    appeal = factories.make_appeal(operator=operator, category=catalog["leaf"], area=org["street"], phone=PHONE)
+    task = task_services.appeal_dispatch(actor=dispatcher, appeal=appeal, lead=org["housing"], override_reason="属地")
+    return appeal, task
+
+
+def test_messages_are_kept_in_the_session_not_in_a_cookie(settings):
+    assert settings.MESSAGE_STORAGE == "django.contrib.messages.storage.session.SessionStorage"
+
+
+@pytest.mark.parametrize("where", ["task", "appeal"])
+def test_a_revealed_phone_is_shown_on_the_answer_and_rides_in_no_cookie(
+    client, dispatched, dept_staff, operator, where
+):
+    appeal, task = dispatched
+    user, url = (
+        (dept_staff, reverse("admin:tasks_task_reveal", args=[task.pk]))
+        if where == "task"
+        else (operator, reverse("admin:appeals_appeal_reveal", args=[appeal.pk]))
+    )
+    client.force_login(user)
+    response = client.post(url, {"version": 1, "reason": "需要电话联系诉求人"})
+    assert response.status_code == 200  # the answer is the page itself, not a redirect
+    body = response.content.decode()
+    assert PHONE in body and 'class="messagelist"' in body and 'id="desk-actions"' in body
+    assert "no-store" in response["Cache-Control"]
+    assert all(PHONE not in text for text in _cookie_texts(response))
+    # Nothing waits for the next page either: the number is not shown again.
+    following = client.get(
+        reverse(
+            f"admin:{'tasks_task' if where == 'task' else 'appeals_appeal'}_change",
+            args=[task.pk if where == "task" else appeal.pk],
+        )
+    )
+    assert PHONE not in following.content.decode()
+    assert all(PHONE not in text for text in _cookie_texts(following))
+
+
+def test_the_cookie_check_would_see_a_phone_in_a_cookie_stored_message(rf, settings):
+    # The check above decodes what Django's cookie storage writes (guard against a test
+    # that passes because it cannot read the cookie).
+    from django.contrib.messages.storage.cookie import CookieStorage
+    from django.http import HttpResponse
+
+    request = rf.get("/")
+    storage = CookieStorage(request)
+    storage.add(20, f"phone {PHONE}")
+    response = HttpResponse()
+    storage.update(response)
+    assert any(PHONE in text for text in _cookie_texts(response))
+
+
+@pytest.fixture
+def reveal_rate(settings):
+    from django.core.cache import cache
+
+    settings.CONTACT_REVEAL_RATE = "3/h"
+    cache.clear()
+    yield 3
+    cache.clear()
+
+
+def test_the_reveal_beyond_the_rate_is_refused_and_the_refusal_logged(client, dispatched, dept_staff, reveal_rate):
+    from apps.audit.models import AuditEvent
+
+    appeal, task = dispatched
+    client.force_login(dept_staff)
+    url = reverse("admin:tasks_task_reveal", args=[task.pk])
+    for _n in range(reveal_rate):
+        assert PHONE in client.post(url, {"version": 1, "reason": "联系诉求人"}).content.decode()
+    refused = client.post(url, {"version": 1, "reason": "再次联系诉求人"}, HTTP_ACCEPT_LANGUAGE="zh-hans")
+    assert refused.status_code == 200
+    body = refused.content.decode()
+    assert PHONE not in body
+    assert "已达上限" in body
+    events = AuditEvent.objects.filter(action="appeal.contact_revealed", actor=dept_staff, target_id=str(appeal.pk))
+    assert list(events.values_list("outcome", flat=True).order_by("seq")) == ["success"] * reveal_rate + ["failure"]
+    last = events.order_by("-seq").first()
+    assert last.reason == "再次联系诉求人" and last.changes["refused"] == "rate limit"
+
+
+def test_the_rate_is_per_user(client, dispatched, dept_staff, dept_leader, reveal_rate):
+    from apps.tasks import services as task_services
+
+    appeal, _task = dispatched
+    for _n in range(reveal_rate):
+        task_services.appeal_reveal_contact(actor=dept_staff, appeal=appeal, reason="联系")
+    with pytest.raises(task_services.ContactRevealLimited, match="contact details within 60 minutes"):
+        task_services.appeal_reveal_contact(actor=dept_staff, appeal=appeal, reason="联系")
+    assert task_services.appeal_reveal_contact(actor=dept_leader, appeal=appeal, reason="联系")["phone"] == PHONE
+
+
+def test_the_visit_call_is_not_started_over_the_rate_and_the_refusal_is_logged(
+    client, dispatched, dispatcher, dept_staff, visit_agent, reveal_rate
+):
+    from django.utils import timezone
+
+    from apps.audit.models import AuditEvent
+    from apps.followups import services as followup_services
+    from apps.followups.models import Visit
+    from apps.tasks import services as task_services
+
+    appeal, task = dispatched
+    task = task_services.task_sign(actor=dept_staff, task=task)
+    task = task_services.task_record_contact(
+        actor=dept_staff, task=task, contacted_at=timezone.now(), method="phone", note="已电话联系"
+    )
+    task = task_services.task_reply(actor=dept_staff, task=task, result="resolved", reply_text="已清理")
+    followup_services.task_review_and_schedule(actor=dispatcher, task=task, accept=True, comment="")
+    visit = Visit.objects.get(appeal=appeal)
+    for _n in range(reveal_rate):
+        task_services.appeal_reveal_contact(actor=visit_agent, appeal=appeal, reason="回访")
+
+    client.force_login(visit_agent)
+    response = client.post(
+        reverse("admin:followups_visit_start", args=[visit.pk]),
+        {"version": visit.version},
+        HTTP_ACCEPT_LANGUAGE="zh-hans",
+    )
+    assert response.status_code == 200
+    assert "已达上限" in response.content.decode() and PHONE not in response.content.decode()
+    visit.refresh_from_db()
+    assert visit.call_started_at is None and visit.assigned_to_id is None
+    refusal = AuditEvent.objects.filter(action="appeal.contact_revealed", actor=visit_agent).order_by("-seq").first()
+    assert refusal.outcome == "failure" and refusal.target_id == str(appeal.pk)
+    assert not AuditEvent.objects.filter(action="visit.call_started", actor=visit_agent).exists()

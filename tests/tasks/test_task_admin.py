@@ -198,7 +198,8 @@ def test_operators_cannot_dispatch_and_departments_cannot_open_intake(client, or
     client.force_login(operator)
     assert client.get(reverse("admin:appeals_appeal_dispatch", args=[appeal.pk])).status_code == 403
     client.force_login(dept_staff)
-    assert client.get(reverse("admin:appeals_appeal_change", args=[appeal.pk])).status_code == 403
+    # An appeal they may not see answers like a missing one (issue 12: 403 told it exists).
+    assert client.get(reverse("admin:appeals_appeal_change", args=[appeal.pk])).status_code == 404
 
 
 def test_departments_reveal_contact_with_a_logged_reason_but_never_for_confidential_appeals(
