@@ -19,7 +19,7 @@ from apps.audit.services import record
 from apps.casefile import timeline
 from apps.core.admin_actions import ObjectAction, ObjectActionsMixin
 from apps.core.admin_forms import HistoryAdmin, LargeTableAdmin, ReadOnlyAdminMixin, ServiceAdminMixin
-from apps.core.form_input import parse_id
+from apps.core.form_input import DATE_MAX, DATE_MIN, parse_id
 from apps.organization.models import Department, User
 from apps.supervision import conduct, exports, permissions, responsibility, services
 from apps.supervision.forms import AccountabilityForm, AnswerForm, CloseForm, HistoryQueryForm, PeriodForm
@@ -131,6 +131,20 @@ def _day_start(day):
     return timezone.make_aware(dt.datetime.combine(day, dt.time.min)) if day else None
 
 
+def _usable_cursor(cursor):
+    """The "older entries" cursor from the address, or None (the first page) when it is not
+    one this page wrote: an aware time within the product's dates, and ids (a naive or
+    year-1 time overflows on its way to UTC; a huge id overflows the database's integers)."""
+    if cursor is None:
+        return None
+    at, rank, pk = cursor
+    if at.tzinfo is None or not DATE_MIN <= at.date() <= DATE_MAX:
+        return None
+    if parse_id(rank) is None or parse_id(pk) is None:
+        return None
+    return cursor
+
+
 @admin.register(TracedAppeal)
 class TracedAppealAdmin(ReadOnlyAdminMixin, LargeTableAdmin):
     """Find an appeal by tracking number; its page is the merged record and the
@@ -210,7 +224,7 @@ class TracedAppealAdmin(ReadOnlyAdminMixin, LargeTableAdmin):
             fmt = request.GET.get("format")
             if fmt in {"csv", "xlsx"}:
                 return self._export(request, query, fmt)
-            before = timeline.decode_cursor(request.GET.get("before", ""))
+            before = _usable_cursor(timeline.decode_cursor(request.GET.get("before", "")))
             entries, cursor = timeline.query_page(query, before=before, limit=PAGE_SIZE)
         params = request.GET.copy()
         params.pop("before", None)

@@ -126,6 +126,22 @@ def test_an_out_of_range_date_is_refused_in_the_history_export_too_and_nothing_l
     assert AuditEvent.objects.count() == before
 
 
+@pytest.mark.parametrize(
+    "cursor",
+    [
+        "0001-01-01T00:00:00+00:00|1|1",
+        "9999-12-31T23:59:59+00:00|1|1",
+        "2026-12-01T00:00:00|1|1",
+        "2026-12-01T00:00:00+00:00|1|99999999999999999999999",
+        "x|y|z",
+    ],
+)
+def test_a_forged_page_cursor_in_the_history_query_shows_the_first_page(client, inspector, cursor):
+    client.force_login(inspector)
+    response = client.get(reverse("admin:supervision_history_query"), {"action": "", "before": cursor})
+    assert response.status_code == 200
+
+
 @pytest.mark.parametrize("bad", BAD_DATES)
 @pytest.mark.parametrize("field", ["since", "until"])
 def test_a_date_out_of_range_on_the_conduct_page_is_a_form_error(client, inspector, field, bad):
