@@ -163,6 +163,7 @@ class ObjectActionsMixin:
     def _shown_once_response(self, request, object_id, shown: ShownOnce):
         """The object's page as the answer to the action's POST, with `shown` among the
         messages (where the user looks for the outcome) and any messages still waiting."""
+        request.__dict__.pop("_xlx_visible_object", None)  # the action changed it: read it anew
         page_request = copy.copy(request)
         page_request.method = "GET"  # the page itself is read-only (a case desk refuses POST)
         page_request.POST = QueryDict()

@@ -460,12 +460,10 @@ def test_the_rate_is_per_user(client, dispatched, dept_staff, dept_leader, revea
     assert task_services.appeal_reveal_contact(actor=dept_leader, appeal=appeal, reason="联系")["phone"] == PHONE
 
 
-def test_the_visit_call_is_not_started_over_the_rate_and_the_refusal_is_logged(
-    client, dispatched, dispatcher, dept_staff, visit_agent, reveal_rate
-):
+@pytest.fixture
+def scheduled_visit(dispatched, dispatcher, dept_staff):
     from django.utils import timezone
 
-    from apps.audit.models import AuditEvent
     from apps.followups import services as followup_services
     from apps.followups.models import Visit
     from apps.tasks import services as task_services
@@ -477,7 +475,28 @@ def test_the_visit_call_is_not_started_over_the_rate_and_the_refusal_is_logged(
     )
     task = task_services.task_reply(actor=dept_staff, task=task, result="resolved", reply_text="已清理")
     followup_services.task_review_and_schedule(actor=dispatcher, task=task, accept=True, comment="")
-    visit = Visit.objects.get(appeal=appeal)
+    return Visit.objects.get(appeal=appeal)
+
+
+def test_the_number_to_dial_is_shown_on_the_visit_page_answering_the_call_start(client, scheduled_visit, visit_agent):
+    client.force_login(visit_agent)
+    response = client.post(reverse("admin:followups_visit_start", args=[scheduled_visit.pk]), {"version": 1})
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert PHONE in body and "no-store" in response["Cache-Control"]
+    # The page is read after the call started: it offers recording the outcome of the call.
+    assert 'data-action="record"' in body
+    assert all(PHONE not in text for text in _cookie_texts(response))
+
+
+def test_the_visit_call_is_not_started_over_the_rate_and_the_refusal_is_logged(
+    client, scheduled_visit, visit_agent, reveal_rate
+):
+    from apps.audit.models import AuditEvent
+    from apps.tasks import services as task_services
+
+    visit = scheduled_visit
+    appeal = visit.appeal
     for _n in range(reveal_rate):
         task_services.appeal_reveal_contact(actor=visit_agent, appeal=appeal, reason="回访")
 
