@@ -358,6 +358,11 @@ PROGRESS_RATE_PER_IP = envrate("PROGRESS_RATE_PER_IP", "20/h")
 PROGRESS_RATE_PER_NUMBER = envrate("PROGRESS_RATE_PER_NUMBER", "10/h")
 # Behind nginx in production the client address is X-Real-IP (as RequestContextMiddleware reads it).
 RATELIMIT_IP_META_KEY = envstr("RATELIMIT_IP_META_KEY") or ("HTTP_X_REAL_IP" if PRODUCTION else "REMOTE_ADDR")
+# Showing a citizen's contact details (logged, with a reason): at most this many per user
+# in the period, so that one account, or one stolen session, cannot harvest numbers.
+CONTACT_REVEAL_RATE = envrate("CONTACT_REVEAL_RATE", "30/h")
+# Messages stay on the server (in the session), never in a cookie: signed is not secret.
+MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 
 # The supervision ladder (催办 → 督办 → 通报) starts from reminders of the last N days only,
 # so going live on a database with a history does not raise old misses all at once.

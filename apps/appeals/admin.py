@@ -17,7 +17,7 @@ from apps.appeals.forms import (
 )
 from apps.appeals.models import Appeal, Category, DispatchRule
 from apps.authorization.forms import ReasonRequestForm
-from apps.core.admin_actions import ObjectAction, ObjectActionsMixin
+from apps.core.admin_actions import ObjectAction, ObjectActionsMixin, ShownOnce
 from apps.core.admin_desk import CaseDeskMixin
 from apps.core.admin_forms import HistoryAdmin, LargeTableAdmin, ServiceAdminMixin
 from apps.core.personal_data import mask_phone
@@ -106,10 +106,11 @@ def _merge(user, appeal, data):
 
 def _reveal(user, appeal, data):
     contact = task_services.appeal_reveal_contact(actor=user, appeal=appeal, reason=data["reason"])
-    return _("Citizen: %(name)s, phone %(phone)s (this view is logged).") % {
-        "name": contact["name"] or "-",
-        "phone": contact["phone"] or "-",
-    }
+    # Shown on the answer page only: a message would keep the number until the next page.
+    return ShownOnce(
+        _("Citizen: %(name)s, phone %(phone)s (this view is logged).")
+        % {"name": contact["name"] or "-", "phone": contact["phone"] or "-"}
+    )
 
 
 def _request(kind):

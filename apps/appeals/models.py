@@ -134,6 +134,10 @@ class TrackingCounter(models.Model):
 class Appeal(TimeStampedModel):
     """One citizen contact as received (诉求)."""
 
+    # The citizen's personal data: never searched, filtered or sorted on in the admin
+    # (apps.core.personal_fields); citizen_id_number is listed ahead of its field.
+    PERSONAL_FIELDS = ("citizen_name", "citizen_phone", "citizen_id_number", "address")
+
     class Channel(models.TextChoices):
         PHONE = "phone", _("phone")
         WECHAT = "wechat", _("WeChat")

@@ -6,6 +6,7 @@ Each action form carries the version the user saw, so a stale submission is refu
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -13,20 +14,25 @@ from typing import Any
 from django import forms
 from django.contrib import messages
 from django.contrib.admin.utils import unquote
+from django.contrib.messages.storage.base import Message
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpResponseRedirect
+from django.http import Http404, HttpResponseRedirect, QueryDict
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils.cache import add_never_cache_headers
 from django.utils.translation import gettext_lazy as _
 
 from apps.core.admin_desk import Panel
 from apps.core.exceptions import DomainError, NotFoundForActor, NotPermitted
+from apps.core.form_input import harden_form
 from apps.core.text_limits import limit_text_fields
 
 
 class ActionForm(forms.Form):
     """An action's small form. Its text fields without a limit of their own get the short
-    one (apps.core.text_limits); a field for a long text states LONG_TEXT itself."""
+    one (apps.core.text_limits); a field for a long text states LONG_TEXT itself. Dates
+    and pickers are hardened against values the code after them cannot use
+    (apps.core.form_input)."""
 
     version = forms.IntegerField(widget=forms.HiddenInput)
 
@@ -34,8 +40,20 @@ class ActionForm(forms.Form):
         self.obj, self.user = obj, user
         super().__init__(*args, **kwargs)
         limit_text_fields(self)
+        harden_form(self)
         if obj is not None and not self.is_bound:
             self.fields["version"].initial = getattr(obj, "version", 0)
+
+
+@dataclass(frozen=True)
+class ShownOnce:
+    """An action's success message that must not outlive the answer: a revealed contact.
+
+    A message is kept until the next page (in the session, or a signed but readable
+    cookie); this one is shown on the object's own page, rendered as the answer to the
+    POST, not cached, and kept nowhere."""
+
+    message: Any
 
 
 @dataclass(frozen=True)
@@ -74,8 +92,13 @@ class ObjectActionsMixin:
         return view
 
     def get_object_or_404(self, request, object_id):
+        """The object, or 404 when it is missing or the user may not view it (the same
+        answer: apps.core.admin_forms.HiddenObjectMixin)."""
+        visible = getattr(self, "visible_object_or_404", None)
+        if visible is not None:
+            return visible(request, object_id)
         obj = self.get_object(request, unquote(object_id))
-        if obj is None:
+        if obj is None or not self.has_view_or_change_permission(request, obj):
             raise Http404(_("No such object, or you may not see it."))
         return obj
 
@@ -118,6 +141,8 @@ class ObjectActionsMixin:
             except DomainError as exc:
                 form.add_error(None, exc.message)
             else:
+                if isinstance(message, ShownOnce):
+                    return self._shown_once_response(request, object_id, message)
                 self.message_user(request, message, messages.SUCCESS)
                 return HttpResponseRedirect(change_url)
         context = {
@@ -134,6 +159,19 @@ class ObjectActionsMixin:
             "media": self.media + form.media,
         }
         return TemplateResponse(request, self.action_template, context)
+
+    def _shown_once_response(self, request, object_id, shown: ShownOnce):
+        """The object's page as the answer to the action's POST, with `shown` among the
+        messages (where the user looks for the outcome) and any messages still waiting."""
+        request.__dict__.pop("_xlx_visible_object", None)  # the action changed it: read it anew
+        page_request = copy.copy(request)
+        page_request.method = "GET"  # the page itself is read-only (a case desk refuses POST)
+        page_request.POST = QueryDict()
+        waiting = list(messages.get_messages(request))
+        context = {"messages": [*waiting, Message(messages.SUCCESS, shown.message)]}
+        response = self.change_view(page_request, object_id, extra_context=context)
+        add_never_cache_headers(response)  # nobody's cache keeps the number
+        return response
 
     def action_summary(self, request, obj) -> list[tuple[str, Any]]:
         """(label, value) rows shown above every action form of `obj`."""

@@ -9,14 +9,25 @@ error and the savepoint is rolled back. save_model() then only hands back the re
 from __future__ import annotations
 
 from django import forms
+from django.apps import apps
 from django.contrib import admin
+from django.contrib.admin.exceptions import DisallowedModelAdminLookup
+from django.contrib.admin.filters import ListFilter
+from django.contrib.admin.utils import unquote
+from django.contrib.admin.views.main import ORDER_VAR
+from django.core import checks
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
+from django.db.models import F
+from django.http import Http404
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
 from apps.core.admin_links import change_url_if_allowed
 from apps.core.exceptions import DomainError
+from apps.core.form_input import harden_field, harden_form
 from apps.core.pagination import EstimatedCountPaginator
+from apps.core.personal_fields import personal_field_in_path
 from apps.core.text_limits import SHORT_TEXT, limit_text_fields
 
 
@@ -35,6 +46,7 @@ class ServiceModelForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         # Model fields carry their own max_length; extra text fields get the short limit.
         limit_text_fields(self)
+        harden_form(self)  # dates in range, pickers that survive a refused id
 
     def run_service(self, *, actor, reason: str):
         """Call the service with cleaned_data; return the saved object."""
@@ -73,7 +85,183 @@ class ServiceAdminMixin:
         return actions
 
 
-class LargeTableAdmin(admin.ModelAdmin):
+# --- No side door to personal data --------------------------------------------------------------
+# Every admin of the product inherits PersonalDataGuardMixin (through LargeTableAdmin,
+# HistoryAdmin or ReadOnlyAdminMixin; tests/security/test_side_doors.py checks the registry).
+
+
+def _order_paths(order_field) -> list[str]:
+    """The field paths an ordering (a name, "-name", F() or OrderBy expression) sorts by."""
+    if not order_field:
+        return []
+    if isinstance(order_field, str):
+        return [order_field]
+    if hasattr(order_field, "flatten"):
+        return [expr.name for expr in order_field.flatten() if isinstance(expr, F)]
+    return []
+
+
+def _personal_order(model, order_field) -> str | None:
+    for path in _order_paths(order_field):
+        found = personal_field_in_path(model, path)
+        if found:
+            return found
+    return None
+
+
+def personal_data_checks(admin_obj) -> list[checks.CheckMessage]:
+    """System checks: no search field, list filter, ordering, sortable column or date
+    hierarchy of an admin may name a personal field (apps.core.personal_fields)."""
+    if not isinstance(admin_obj, admin.ModelAdmin):
+        return []  # inlines have no list, search or filters
+    model = admin_obj.model
+    named: list[tuple[str, str]] = []
+    for name in admin_obj.search_fields or ():
+        named.append(("search_fields", name.lstrip("^=@")))
+    for item in admin_obj.list_filter or ():
+        if isinstance(item, (list, tuple)):
+            item = item[0]
+        if isinstance(item, str):
+            named.append(("list_filter", item))
+        elif isinstance(item, type) and issubclass(item, ListFilter):
+            continue  # a SimpleListFilter filters in code, on its own parameter
+    for item in admin_obj.ordering or ():
+        if isinstance(item, str):
+            named.append(("ordering", item))
+    if admin_obj.date_hierarchy:
+        named.append(("date_hierarchy", admin_obj.date_hierarchy))
+    for item in admin_obj.list_display or ():
+        attr = getattr(admin_obj, item, None) if isinstance(item, str) else item
+        order = getattr(attr, "admin_order_field", None) if attr is not None else item
+        for path in _order_paths(order):
+            named.append(("list_display", path))
+    errors = []
+    for option, path in named:
+        found = personal_field_in_path(model, path)
+        if found:
+            errors.append(
+                checks.Error(
+                    f"{option} of {type(admin_obj).__name__} names the personal field {found} ({path!r}).",
+                    hint="Personal data is never searched, filtered or sorted on in the admin "
+                    "(apps.core.personal_fields).",
+                    obj=type(admin_obj),
+                    id="xlx.E101",
+                )
+            )
+    return errors
+
+
+class PersonalDataGuardMixin:
+    """Refuses any query-string lookup, filter or ordering (?o=) that touches a personal
+    field, and autocompletes asked through a field no admin offers as an autocomplete: a
+    400 (DisallowedModelAdminLookup), nothing matched, for everyone. Lookups on free text
+    are refused too (numbers typed into it are masked on display)."""
+
+    def check(self, **kwargs):
+        return [*super().check(**kwargs), *personal_data_checks(self)]
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        # Not personal data, but the same attacker: an out-of-range date or a refused id
+        # in any admin form is a form error, never a 500 (apps.core.form_input).
+        formfield = super().formfield_for_dbfield(db_field, request, **kwargs)
+        harden_field(formfield)
+        return formfield
+
+    def lookup_allowed(self, lookup, value, request=None):
+        if personal_field_in_path(self.model, lookup, free_text=True):
+            return False
+        return super().lookup_allowed(lookup, value, request)
+
+    def to_field_allowed(self, request, to_field):
+        if personal_field_in_path(self.model, to_field):
+            return False
+        return super().to_field_allowed(request, to_field)
+
+    def get_changelist(self, request, **kwargs):
+        base = super().get_changelist(request, **kwargs)
+        model = self.model
+
+        class GuardedChangeList(base):
+            def get_ordering_field(self, field_name):
+                order_field = super().get_ordering_field(field_name)
+                return None if _personal_order(model, order_field) else order_field
+
+            def get_ordering(self, request, queryset):
+                # ?o=3 sorts by list_display[3]: refused outright when that column sorts
+                # on a personal field (the order of rows leaks the values).
+                for param in (self.params.get(ORDER_VAR) or "").split("."):
+                    try:
+                        field_name = self.list_display[int(param.rpartition("-")[2])]
+                        order_field = base.get_ordering_field(self, field_name)
+                    except (IndexError, ValueError, AttributeError):
+                        continue
+                    found = _personal_order(model, order_field)
+                    if found:
+                        raise DisallowedModelAdminLookup(f"Ordering by {found} not allowed")
+                return super().get_ordering(request, queryset)
+
+        return GuardedChangeList
+
+    def get_search_fields(self, request):
+        if _is_autocomplete(request) and not self._autocomplete_source_allowed(request):
+            # The autocomplete view answers 404 to an admin without search fields.
+            return ()
+        return super().get_search_fields(request)
+
+    def _autocomplete_source_allowed(self, request) -> bool:
+        """Django's autocomplete searches this admin for any foreign key of any model
+        named in the query (history models included). Only a field that a registered
+        admin offers as an autocomplete may ask."""
+        try:
+            source_model = apps.get_model(request.GET["app_label"], request.GET["model_name"])
+        except (KeyError, LookupError, ValueError):
+            return False
+        if not self.admin_site.is_registered(source_model):
+            return False
+        source_admin = self.admin_site.get_model_admin(source_model)
+        return request.GET.get("field_name", "") in source_admin.get_autocomplete_fields(request)
+
+
+class HiddenObjectMixin:
+    """Missing and forbidden look the same (DESIGN §7): every page of one object (change,
+    delete, history, a historical version, an action) answers the product's 404 when the
+    object does not exist, is outside the user's queryset, or the user may not view it.
+    Only an object the user may see can answer 403 (an action they may not take)."""
+
+    def visible_object_or_404(self, request, object_id):
+        obj = self.get_object(request, unquote(object_id))
+        if obj is None or not self.has_view_or_change_permission(request, obj):
+            raise Http404(_("No such object, or you may not see it."))
+        # The view that follows fetches it again: hand it this one (one query, not two).
+        request._xlx_visible_object = (type(self), str(object_id), obj)
+        return obj
+
+    def get_object(self, request, object_id, from_field=None):
+        cached = getattr(request, "_xlx_visible_object", None)
+        if cached is not None and from_field is None and cached[:2] == (type(self), str(object_id)):
+            del request._xlx_visible_object  # once: a later fetch (after a write) reads anew
+            return cached[2]
+        return super().get_object(request, object_id, from_field)
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        self.visible_object_or_404(request, object_id)
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def delete_view(self, request, object_id, extra_context=None):
+        self.visible_object_or_404(request, object_id)
+        return super().delete_view(request, object_id, extra_context)
+
+    def history_view(self, request, object_id, extra_context=None):
+        self.visible_object_or_404(request, object_id)
+        return super().history_view(request, object_id, extra_context)
+
+
+def _is_autocomplete(request) -> bool:
+    match = getattr(request, "resolver_match", None)
+    return match is not None and match.url_name == "autocomplete"
+
+
+class LargeTableAdmin(HiddenObjectMixin, PersonalDataGuardMixin, admin.ModelAdmin):
     """Defaults for changelists that grow with the city: planner-estimated counts on
     PostgreSQL, no second full count, no facet counts, 50 rows a page.
 
@@ -101,7 +289,7 @@ class LargeTableAdmin(admin.ModelAdmin):
         return DeferringChangeList
 
 
-class ReadOnlyAdminMixin:
+class ReadOnlyAdminMixin(HiddenObjectMixin, PersonalDataGuardMixin):
     """Pages that only show: records written by services or sweeps (the action log,
     reminders, flags, outbox jobs), never added, changed or deleted by hand."""
 
@@ -139,7 +327,7 @@ class DefaultChoiceFilter(admin.SimpleListFilter):
             }
 
 
-class HistoryAdmin(SimpleHistoryAdmin):
+class HistoryAdmin(HiddenObjectMixin, PersonalDataGuardMixin, SimpleHistoryAdmin):
     """simple-history's pages, read-only and scoped.
 
     Its per-version page saves the old version on POST (a revert) even with
@@ -185,20 +373,7 @@ class HistoryAdmin(SimpleHistoryAdmin):
         return mask_page(response, shown)
 
     def history_form_view(self, request, object_id, version_id, extra_context=None):
-        from django.contrib.admin.utils import unquote
-        from django.core.exceptions import PermissionDenied
-        from django.http import Http404
-
-        if self.get_object(request, unquote(object_id)) is None:
-            raise Http404
+        self.visible_object_or_404(request, object_id)
         if request.method != "GET":
             raise PermissionDenied
         return super().history_form_view(request, object_id, version_id, extra_context)
-
-    def history_view(self, request, object_id, extra_context=None):
-        from django.contrib.admin.utils import unquote
-        from django.http import Http404
-
-        if self.get_object(request, unquote(object_id)) is None:
-            raise Http404
-        return super().history_view(request, object_id, extra_context)

@@ -4,7 +4,7 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
-from apps.core.admin_actions import ObjectAction, ObjectActionsMixin
+from apps.core.admin_actions import ObjectAction, ObjectActionsMixin, ShownOnce
 from apps.core.admin_desk import CaseDeskMixin, Panel
 from apps.core.admin_forms import DefaultChoiceFilter, HistoryAdmin, LargeTableAdmin, ReadOnlyAdminMixin
 from apps.core.personal_data import mask_phone
@@ -13,18 +13,23 @@ from apps.followups import admin_desk, permissions, selectors, services
 from apps.followups.forms import OutcomeForm, StartCallForm, UnreachedForm
 from apps.followups.models import Visit, VisitFlag
 from apps.organization.models import User
+from apps.tasks import services as task_services
 
 R = User.Role
 
 
 def _start(user, visit, data):
+    # Over the reveal limit, refused (and the refusal logged) before the call starts: inside
+    # the transaction below, the refusal's record would be rolled back with the call.
+    task_services.contact_reveal_refuse_if_limited(actor=user, appeal=visit.appeal, reason=_("return visit call"))
     # One unit: the call is started only if the number to dial can be shown (and logged).
     with transaction.atomic():
         visit = services.visit_start_call(actor=user, visit=visit, expected_version=data["version"])
         contact = services.visit_call_contact(actor=user, visit=visit)
     if contact is None:
         return _("Call started: record the outcome when it ends.")
-    return _("Call started: dial %(phone)s (%(name)s), then record the outcome.") % contact
+    # On the answer page only: a message would keep the number until the next page.
+    return ShownOnce(_("Call started: dial %(phone)s (%(name)s), then record the outcome.") % contact)
 
 
 def _unreached(user, visit, data):

@@ -19,6 +19,7 @@ from apps.audit.services import record
 from apps.casefile import timeline
 from apps.core.admin_actions import ObjectAction, ObjectActionsMixin
 from apps.core.admin_forms import HistoryAdmin, LargeTableAdmin, ReadOnlyAdminMixin, ServiceAdminMixin
+from apps.core.form_input import DATE_MAX, DATE_MIN, parse_id
 from apps.organization.models import Department, User
 from apps.supervision import conduct, exports, permissions, responsibility, services
 from apps.supervision.forms import AccountabilityForm, AnswerForm, CloseForm, HistoryQueryForm, PeriodForm
@@ -130,6 +131,20 @@ def _day_start(day):
     return timezone.make_aware(dt.datetime.combine(day, dt.time.min)) if day else None
 
 
+def _usable_cursor(cursor):
+    """The "older entries" cursor from the address, or None (the first page) when it is not
+    one this page wrote: an aware time within the product's dates, and ids (a naive or
+    year-1 time overflows on its way to UTC; a huge id overflows the database's integers)."""
+    if cursor is None:
+        return None
+    at, rank, pk = cursor
+    if at.tzinfo is None or not DATE_MIN <= at.date() <= DATE_MAX:
+        return None
+    if parse_id(rank) is None or parse_id(pk) is None:
+        return None
+    return cursor
+
+
 @admin.register(TracedAppeal)
 class TracedAppealAdmin(ReadOnlyAdminMixin, LargeTableAdmin):
     """Find an appeal by tracking number; its page is the merged record and the
@@ -172,9 +187,10 @@ class TracedAppealAdmin(ReadOnlyAdminMixin, LargeTableAdmin):
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         self._guard(request)
-        if not str(object_id).isdigit():
+        pk = parse_id(object_id)  # str.isdigit() takes "²", which int() refuses
+        if pk is None:
             raise Http404
-        appeal = TracedAppeal.objects.select_related("received_by", "category", "area").filter(pk=object_id).first()
+        appeal = TracedAppeal.objects.select_related("received_by", "category", "area").filter(pk=pk).first()
         if appeal is None:
             raise Http404
         keys = [k for k in request.GET.getlist("source") if k]
@@ -208,7 +224,7 @@ class TracedAppealAdmin(ReadOnlyAdminMixin, LargeTableAdmin):
             fmt = request.GET.get("format")
             if fmt in {"csv", "xlsx"}:
                 return self._export(request, query, fmt)
-            before = timeline.decode_cursor(request.GET.get("before", ""))
+            before = _usable_cursor(timeline.decode_cursor(request.GET.get("before", "")))
             entries, cursor = timeline.query_page(query, before=before, limit=PAGE_SIZE)
         params = request.GET.copy()
         params.pop("before", None)
@@ -281,12 +297,13 @@ class TracedAppealAdmin(ReadOnlyAdminMixin, LargeTableAdmin):
             u = form.cleaned_data.get("until")
             until = _day_start(u + dt.timedelta(days=1)) if u else None
 
-        def _int(name):
-            value = request.GET.get(name, "")
-            return int(value) if value.isdigit() else None
-
-        tasks = conduct.evidence(rule, department_id=_int("department"), person_id=_int("person"), since=since,
-                                 until=until)[:200]
+        tasks = conduct.evidence(
+            rule,
+            department_id=parse_id(request.GET.get("department")),
+            person_id=parse_id(request.GET.get("person")),
+            since=since,
+            until=until,
+        )[:200]
         context = self._context(
             request, conduct.RULES[rule].label, tasks=tasks, rule=conduct.RULES[rule],
             trace_url=reverse("admin:supervision_tracedappeal_changelist"),

@@ -9,6 +9,7 @@ from apps.appeals.models import Appeal
 from apps.audit.actions import action_choices
 from apps.core.admin_actions import ActionForm
 from apps.core.admin_forms import ServiceModelForm
+from apps.core.form_input import BoundedDateField, harden_form
 from apps.core.text_limits import LONG_TEXT
 from apps.organization.models import Department, User
 from apps.supervision import services
@@ -81,8 +82,8 @@ class HistoryQueryForm(forms.Form):
     )
     source = forms.MultipleChoiceField(required=False, label=_("records"), widget=forms.CheckboxSelectMultiple)
     action = forms.ChoiceField(required=False, label=_("action kind (action log)"))
-    since = forms.DateField(required=False, label=_("from"), widget=forms.DateInput(attrs={"type": "date"}))
-    until = forms.DateField(required=False, label=_("to (inclusive)"), widget=forms.DateInput(attrs={"type": "date"}))
+    since = BoundedDateField(required=False, label=_("from"), widget=forms.DateInput(attrs={"type": "date"}))
+    until = BoundedDateField(required=False, label=_("to (inclusive)"), widget=forms.DateInput(attrs={"type": "date"}))
 
     def __init__(self, *args, sources=(), **kwargs):
         super().__init__(*args, **kwargs)
@@ -93,8 +94,11 @@ class HistoryQueryForm(forms.Form):
             widget = AutocompleteSelect(AccountabilityRecord._meta.get_field(model_field), admin.site)
             widget.choices = self.fields[name].choices
             self.fields[name].widget = widget
+        harden_form(self)  # a refused id shown again must not reach the widget's query
 
 
 class PeriodForm(forms.Form):
-    since = forms.DateField(required=False, label=_("dispatched from"), widget=forms.DateInput(attrs={"type": "date"}))
-    until = forms.DateField(required=False, label=_("to (inclusive)"), widget=forms.DateInput(attrs={"type": "date"}))
+    since = BoundedDateField(
+        required=False, label=_("dispatched from"), widget=forms.DateInput(attrs={"type": "date"})
+    )
+    until = BoundedDateField(required=False, label=_("to (inclusive)"), widget=forms.DateInput(attrs={"type": "date"}))

@@ -11,7 +11,7 @@ from apps.appeals.selectors import appeal_search
 from apps.authorization.display import holders_text
 from apps.authorization.forms import ExtensionRequestForm, ReasonRequestForm, ReassignRequestForm
 from apps.authorization.selectors import approval_holders
-from apps.core.admin_actions import ObjectAction, ObjectActionsMixin
+from apps.core.admin_actions import ObjectAction, ObjectActionsMixin, ShownOnce
 from apps.core.admin_desk import CaseDeskMixin, Panel
 from apps.core.admin_forms import (
     DefaultChoiceFilter,
@@ -176,10 +176,11 @@ def _decide_return(user, task, data):
 
 def _reveal(user, task, data):
     contact = services.appeal_reveal_contact(actor=user, appeal=task.appeal, reason=data["reason"])
-    return _("Citizen: %(name)s, phone %(phone)s (this view is logged).") % {
-        "name": contact["name"] or "-",
-        "phone": contact["phone"] or "-",
-    }
+    # Shown on the answer page only: a message would keep the number until the next page.
+    return ShownOnce(
+        _("Citizen: %(name)s, phone %(phone)s (this view is logged).")
+        % {"name": contact["name"] or "-", "phone": contact["phone"] or "-"}
+    )
 
 
 def _request(kind):

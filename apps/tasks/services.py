@@ -12,14 +12,17 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django_ratelimit.core import get_usage
 from guardian.shortcuts import assign_perm
 
 from apps.appeals import services as appeal_services
 from apps.appeals.models import Appeal
 from apps.appeals.selectors import dispatch_suggestion
+from apps.audit.models import AuditEvent
 from apps.audit.services import record
 from apps.core import versioning, working_calendar
 from apps.core.admin_links import admin_change_url
@@ -222,9 +225,61 @@ def appeal_dispatch(
 # --- Citizen's contact -------------------------------------------------------------------------
 
 
-@transaction.atomic
+class ContactRevealLimited(DomainError):
+    """The user has shown as many citizens' contact details as CONTACT_REVEAL_RATE allows."""
+
+
+def _reveal_usage(actor: User, *, increment: bool) -> dict | None:
+    # Counted per user in the cache (django-ratelimit's fixed windows), not per address:
+    # the limit is on what one account may see.
+    return get_usage(
+        None,
+        group="contact-reveal",
+        key=lambda _group, _request: str(actor.pk),
+        rate=settings.CONTACT_REVEAL_RATE,
+        increment=increment,
+    )
+
+
+def _rate_parts(rate: str) -> tuple[int, int]:
+    """(count, seconds) of a rate like "30/h" or "5/10m" (the format backoffice.env.envrate checks)."""
+    count, period = rate.split("/")
+    unit = {"s": 1, "m": 60, "h": 3600, "d": 86400}[period[-1]]
+    return int(count), int(period[:-1] or 1) * unit
+
+
+def contact_reveal_refuse_if_limited(*, actor: User, appeal: Appeal, reason: str = "") -> None:
+    """Refuse a reveal when `actor` has used up CONTACT_REVEAL_RATE: the refusal goes to the
+    action log (outcome failure) and ContactRevealLimited is raised.
+
+    The refusal is recorded in a transaction of its own, so call this outside the caller's
+    transaction (as appeal_reveal_contact does, and the visit's call start before it
+    starts the call): raising inside it would roll the record of the refusal back too."""
+    usage = _reveal_usage(actor, increment=False)
+    if usage is None or usage["count"] < usage["limit"]:
+        return
+    limit, seconds = _rate_parts(settings.CONTACT_REVEAL_RATE)
+    with transaction.atomic():
+        record(
+            actor=actor,
+            action="appeal.contact_revealed",
+            target=appeal,
+            reason=reason or "",
+            outcome=AuditEvent.Outcome.FAILURE,
+            changes={"refused": "rate limit", "rate": settings.CONTACT_REVEAL_RATE},
+        )
+    raise ContactRevealLimited(
+        _(
+            "You have already seen %(limit)d citizens' contact details within %(minutes)d minutes, "
+            "the most allowed. Try again later; this refusal is kept in the action log."
+        )
+        % {"limit": limit, "minutes": max(1, seconds // 60)}
+    )
+
+
 def appeal_reveal_contact(*, actor: User, appeal: Appeal, reason: str) -> dict:
-    """Show a citizen's full name and phone to someone entitled, with a logged reason.
+    """Show a citizen's full name and phone to someone entitled, with a logged reason, at
+    most CONTACT_REVEAL_RATE times per user (a refusal is logged too).
 
     Departments may reveal the contact of their own task's appeal to call the citizen,
     except for confidential appeals, whose identity never reaches the departments. (It
@@ -235,7 +290,10 @@ def appeal_reveal_contact(*, actor: User, appeal: Appeal, reason: str) -> dict:
     refusal = permissions.contact_reveal_refusal(actor, appeal)
     if refusal is not None:
         raise NotPermitted(refusal)
-    record(actor=actor, action="appeal.contact_revealed", target=appeal, reason=reason)
+    contact_reveal_refuse_if_limited(actor=actor, appeal=appeal, reason=reason)
+    with transaction.atomic():
+        record(actor=actor, action="appeal.contact_revealed", target=appeal, reason=reason)
+    _reveal_usage(actor, increment=True)  # after the record: a failed write shows nothing, costs nothing
     return {"name": appeal.citizen_name, "phone": appeal.citizen_phone}
 
 
