@@ -9,9 +9,12 @@ write that gets through is undone after its test.
 
 from __future__ import annotations
 
+import datetime as dt
 import io
+import os
 
 import pytest
+from django import forms
 from django.core.management import call_command
 from django.db import transaction
 from django.test.utils import override_settings
@@ -53,3 +56,63 @@ def demo(demo_data, db):
 def log_in(client, user) -> None:
     """Sign `user` in on the test client: one place to change if signing in gains steps."""
     client.force_login(user)
+
+
+def fill_form(form_class, obj, user) -> dict:
+    """Plausible values for each field of an action form, so that a refused POST is refused
+    for who sent it, not for what it sent."""
+    try:
+        form = form_class(obj=obj, user=user)
+    except Exception:
+        return {"version": getattr(obj, "version", 0)}
+    return plausible_values(form, obj)
+
+
+def plausible_values(form, obj=None) -> dict:
+    """A value of the right kind for each field of `form` (the first choice, today + 3 days…)."""
+    data = {}
+    for name, field in form.fields.items():
+        if name == "version":
+            data[name] = getattr(obj, "version", 0)
+        elif isinstance(field, forms.ModelMultipleChoiceField):
+            first = field.queryset.first()
+            data[name] = [first.pk] if first else []
+        elif isinstance(field, forms.ModelChoiceField):
+            first = field.queryset.first()
+            data[name] = first.pk if first else ""
+        elif isinstance(field, forms.MultipleChoiceField):
+            data[name] = [v for v, _ in field.choices if v][:1]
+        elif isinstance(field, forms.ChoiceField):
+            data[name] = next((v for v, _ in field.choices if v not in ("", None)), "")
+        elif isinstance(field, forms.BooleanField):
+            data[name] = "on"
+        elif isinstance(field, forms.DateTimeField):
+            data[name] = (dt.datetime.now() + dt.timedelta(days=3)).strftime("%Y-%m-%d %H:%M")
+        elif isinstance(field, forms.DateField):
+            data[name] = (dt.date.today() + dt.timedelta(days=3)).isoformat()
+        elif isinstance(field, forms.IntegerField | forms.DecimalField | forms.FloatField):
+            data[name] = 1
+        else:
+            data[name] = "矩阵测试：越权写入"
+    return data
+
+
+# Hypothesis (tests/security/test_fuzz.py): bounded so that the fuzz file runs in about three
+# minutes on two cores. "ci" is derandomized, so that a run is repeatable and a failure in CI
+# is the same failure on a laptop; "dev" explores new inputs each run. HYPOTHESIS_PROFILE
+# chooses; CI (set by every CI service) selects "ci". No example database: nothing is
+# written to the worktree.
+try:
+    from hypothesis import HealthCheck, settings
+
+    _common = {
+        "deadline": dt.timedelta(seconds=30),  # one request; generous, for a loaded machine
+        "database": None,
+        "suppress_health_check": [HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+    }
+    settings.register_profile("ci", max_examples=12, derandomize=True, print_blob=True, **_common)
+    settings.register_profile("dev", max_examples=12, **_common)
+    settings.register_profile("deep", max_examples=200, **_common)  # by hand, for a longer hunt
+    settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if os.environ.get("CI") else "dev"))
+except ImportError:  # requirements-dev.txt brings it; without it only test_fuzz.py is unavailable
+    pass

@@ -17,12 +17,10 @@ The demo city is loaded once per module (tests/security/conftest.py).
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 from urllib.parse import urlsplit
 
 import pytest
-from django import forms
 from django.contrib import admin
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.db import models
@@ -31,7 +29,7 @@ from django.forms.models import model_to_dict
 from django.urls import NoReverseMatch, URLPattern, URLResolver, get_resolver, reverse
 
 from apps.organization.models import User
-from tests.security.conftest import log_in
+from tests.security.conftest import fill_form, log_in
 
 R = User.Role
 ALL, DEPT, MINE = "all", "dept", "mine"
@@ -326,40 +324,6 @@ class _Fingerprint:
         return self._take() != self.value
 
 
-def _fill(form_class, obj, user) -> dict:
-    """Plausible values for each field of an action form, so that a refused POST is refused
-    for who sent it, not for what it sent."""
-    try:
-        form = form_class(obj=obj, user=user)
-    except Exception:
-        return {"version": getattr(obj, "version", 0)}
-    data = {}
-    for name, field in form.fields.items():
-        if name == "version":
-            data[name] = getattr(obj, "version", 0)
-        elif isinstance(field, forms.ModelMultipleChoiceField):
-            first = field.queryset.first()
-            data[name] = [first.pk] if first else []
-        elif isinstance(field, forms.ModelChoiceField):
-            first = field.queryset.first()
-            data[name] = first.pk if first else ""
-        elif isinstance(field, forms.MultipleChoiceField):
-            data[name] = [v for v, _ in field.choices if v][:1]
-        elif isinstance(field, forms.ChoiceField):
-            data[name] = next((v for v, _ in field.choices if v not in ("", None)), "")
-        elif isinstance(field, forms.BooleanField):
-            data[name] = "on"
-        elif isinstance(field, forms.DateTimeField):
-            data[name] = (dt.datetime.now() + dt.timedelta(days=3)).strftime("%Y-%m-%d %H:%M")
-        elif isinstance(field, forms.DateField):
-            data[name] = (dt.date.today() + dt.timedelta(days=3)).isoformat()
-        elif isinstance(field, forms.IntegerField | forms.DecimalField | forms.FloatField):
-            data[name] = 1
-        else:
-            data[name] = "矩阵测试：越权写入"
-    return data
-
-
 # --- The objects of each case ----------------------------------------------------------------------
 
 
@@ -483,7 +447,7 @@ def test_model_admin_urls(demo, client, label, role):
                 expect(f"action {action.name} GET {which}", _answer(client, "get", url), {"200", "403"})
                 continue
             expect(f"action {action.name} GET {which}", _answer(client, "get", url), REFUSED)
-            write(f"action {action.name} POST {which}", url, _fill(action.form_class, obj, user), obj, refused=True)
+            write(f"action {action.name} POST {which}", url, fill_form(action.form_class, obj, user), obj, refused=True)
 
     # Bulk actions: every action the admin defines, on an object out of scope, and on one in
     # scope for a role that does not write.
