@@ -12,3 +12,6 @@ class CoreConfig(AppConfig):
         from apps.core.admin_links import install
 
         install()  # read-only foreign keys link only for those who may open the page
+        from apps.core import admin_autocomplete
+
+        admin_autocomplete.install()  # an id sent as "abc" or 10**30 is an invalid choice, not a 500
