@@ -60,9 +60,11 @@ _CATALOG = {
     **_ADMIN_KEEPS,
 }
 RULES: dict[str, dict[str, str]] = {
-    "organization.department": {**_REFERENCE, **_ADMIN_KEEPS},
+    # The security admin reads the staff and the departments to give roles and memberships,
+    # and writes staff records (roles, departments, unlocking) only.
+    "organization.department": {**_REFERENCE, **_ADMIN_KEEPS, R.SECURITY_ADMIN: "all"},
     "organization.area": {**_REFERENCE, **_ADMIN_KEEPS},
-    "organization.user": _ADMIN_KEEPS,
+    "organization.user": {**_ADMIN_KEEPS, R.SECURITY_ADMIN: "all w"},
     "core.calendarday": {R.INSPECTOR: "all h", R.SYSTEM_ADMIN: "all whd"},
     "core.calendaryear": _ADMIN_KEEPS,
     # Django's own history page (the admin's change log) for models without simple-history.
@@ -76,10 +78,8 @@ RULES: dict[str, dict[str, str]] = {
         R.CITY_LEADER: "escalated h",
         R.VISIT_AGENT: "all r",
         R.INSPECTOR: "all hr",
-        # Departments read an appeal through their work orders (tasks.task), and
-        # may see the contact of one they handle, never another's.
-        R.DEPT_STAFF: "- r",
-        R.DEPT_LEADER: "- r",
+        # Departments read an appeal, and reveal the contact of one they handle, through
+        # their work orders (tasks.task): the appeal's own pages answer them as missing.
     },
     "appeals.category": _CATALOG,
     "appeals.dispatchrule": {R.OPERATOR: "all", R.DISPATCHER: "all w", **_ADMIN_KEEPS},
@@ -201,32 +201,23 @@ NOT_TESTED = {
     "logout": "ends the session of the test itself",
     "view_on_site": "no model of the back office has get_absolute_url",
     "app_list": "an app's index: lists the models the role sees, tested through each model's changelist",
+    "login_code": "the second-factor step of the login (tests/security/test_login.py)",
+    "login_enrol": "enrolling a second factor at login (tests/security/test_login.py)",
 }
 
 # Lookups on personal fields in a query string: each must answer 400 (never 200 with a
 # list narrowed by a guess). The fields of an appeal, reached from each model that has one.
-PERSONAL_FIELDS = ["citizen_phone", "citizen_name", "address"]
-PERSONAL_LOOKUPS = {"citizen_phone": "startswith=1", "citizen_name": "icontains=张", "address": "contains=路"}
-# (model, query string) → why it is expected to fail on this branch: the fix (400 for any
-# lookup on a personal field) is another engineer's, merged by the lead, who then removes
-# these entries (a fixed one fails as XPASS, strict).
-PERSONAL_LOOKUP_XFAIL = "personal-field lookups answer 400: fixed on another branch, not merged here"
-PERSONAL_LOOKUP_FAILS: set[tuple[str, str]] = {
-    # The appeal's own fields, on the appeal list and the inspector's traced-appeal list:
-    # Django's admin allows a lookup on any field of the model itself.
-    (label, f"{field}__{lookup}")
-    for label in ("appeals.appeal", "supervision.tracedappeal")
-    for field, lookup in [
-        ("citizen_phone", "startswith"),
-        ("citizen_phone", "contains"),
-        ("citizen_phone", "regex"),
-        ("citizen_name", "icontains"),
-        ("citizen_name", "contains"),
-        ("citizen_name", "regex"),
-        ("address", "contains"),
-        ("address", "regex"),
-    ]
+PERSONAL_FIELDS = ["citizen_phone", "citizen_name", "address", "citizen_id_number"]
+PERSONAL_LOOKUPS = {
+    "citizen_phone": "startswith=1",
+    "citizen_name": "icontains=张",
+    "address": "contains=路",
+    "citizen_id_number": "startswith=11",
 }
+# (model, query string) known to fail, as xfail(strict=True): none left, all answer 400. A
+# new finding goes here until its fix lands (a fixed one then fails as XPASS).
+PERSONAL_LOOKUP_XFAIL = "a lookup on a personal field that does not answer 400 yet"
+PERSONAL_LOOKUP_FAILS: set[tuple[str, str]] = set()
 
 
 # --- Generating the cases -------------------------------------------------------------------------
