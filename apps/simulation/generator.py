@@ -537,7 +537,8 @@ def _build_staff(rng: random.Random, total: int, departments: list[dict], rows: 
         row = {"id": pool.next(), "password": "!" + "".join(rng.choices(string.ascii_letters + string.digits, k=40)),
                "last_login": None, "is_superuser": False, "username": username, "first_name": "", "last_name": "",
                "email": "", "is_staff": True, "is_active": True, "date_joined": rows.created_at, "name": name,
-               "department_id": dept["id"], "role": role, "phone": mobile(rng), "is_service_account": False}
+               "password_changed_at": rows.created_at, "department_id": dept["id"], "role": role,
+               "phone": mobile(rng), "is_service_account": False}
         rows.add(User, row, action="staff.created", repr_=f"{name} ({username})", changes=_created({
             "username": username, "name": name, "email": "", "phone": row["phone"], "department_id": dept["id"],
             "role": role, "is_active": True}))
