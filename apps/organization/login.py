@@ -13,6 +13,7 @@ from axes.helpers import get_client_username, get_failure_limit
 from axes.models import AccessAttempt, AccessFailureLog
 from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import check_password
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -24,6 +25,9 @@ from django.utils.translation import ngettext
 
 from apps.audit.services import record
 from apps.core.request_context import current_client_ip
+
+# What of a typed user name the lockout keeps (the user model's own length).
+USERNAME_KEPT = 150
 
 
 def record_last_login(sender, user, **kwargs):
@@ -170,6 +174,13 @@ class LoginThrottle(AxesDatabaseHandler):
         return logged + (1 if getattr(request, "axes_recording_failure", False) else 0)
 
     def user_login_failed(self, sender, credentials, request=None, **kwargs):
+        # Django's login form does not enforce the user name's length before authenticating,
+        # and axes stores what was typed in a 255-character column: a longer guess would
+        # fail the insert (a 500 on PostgreSQL). No account has a longer name anyway.
+        username_field = get_user_model().USERNAME_FIELD
+        typed = credentials.get(username_field)
+        if isinstance(typed, str) and len(typed) > USERNAME_KEPT:
+            credentials = {**credentials, username_field: typed[:USERNAME_KEPT]}
         if request is not None:
             request.axes_recording_failure = True
         try:

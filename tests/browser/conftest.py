@@ -168,6 +168,9 @@ class Browser:
         the enrolment page, as the person does."""
         from django_otp.oath import totp
         from django_otp.plugins.otp_totp.models import TOTPDevice
+        from selenium.webdriver.common.by import By
+        from selenium.webdriver.support import expected_conditions
+        from selenium.webdriver.support.ui import WebDriverWait
 
         enrolling = self.path.startswith("/admin/login/enrol/")
         device = TOTPDevice.objects.filter(user__username=username, confirmed=not enrolling).order_by("pk").first()
@@ -177,6 +180,11 @@ class Browser:
         device.last_t = -1
         device.save(update_fields=["last_t"])
         code = totp(device.bin_key, device.step, device.t0, device.digits, device.drift)
+        # On a loaded machine the code page may still be arriving when its path shows:
+        # wait for its button before typing and pressing it.
+        WebDriverWait(self.driver, 20).until(
+            expected_conditions.presence_of_element_located((By.CSS_SELECTOR, "#login-form [type=submit]"))
+        )
         self.fill("code", f"{code:0{device.digits}d}")
         self.click_css("#login-form [type=submit]")
 

@@ -25,6 +25,7 @@ from django.contrib import admin
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Cast
 from django.forms.models import model_to_dict
 from django.urls import NoReverseMatch, URLPattern, URLResolver, get_resolver, reverse
 
@@ -302,9 +303,10 @@ class _Fingerprint:
         self.value = self._take()
 
     def _take(self):
+        # The highest key as text: PostgreSQL has no MAX() of a UUID (the outbox's keys).
+        last = models.Max(Cast("pk", models.TextField()))
         counts = tuple(
-            (t._meta.label, t._default_manager.count(), t._default_manager.aggregate(m=models.Max("pk"))["m"])
-            for t in self.tables
+            (t._meta.label, t._default_manager.count(), t._default_manager.aggregate(m=last)["m"]) for t in self.tables
         )
         row = ""
         if self.obj is not None:
