@@ -141,7 +141,7 @@ class AppealAdmin(CaseDeskMixin, ObjectActionsMixin, HistoryAdmin, LargeTableAdm
     ]
     list_filter = ["status", "priority", "is_escalated", "is_excluded_from_appraisal", "channel", "appeal_type"]
     list_select_related = ["category", "area"]
-    list_defer = ("content", "search_text", "answer", "reject_reason", "exclusion_reason")  # never in the list
+    list_defer = Appeal.NOT_IN_LISTS  # the phone stays: the list shows it masked
     search_fields = ["=tracking_number"]  # the real search is get_search_results below
     search_help_text = _("Tracking number, phone number, or words of the content or address.")
     autocomplete_fields = ["category", "area"]

@@ -137,6 +137,9 @@ class Appeal(TimeStampedModel):
     # The citizen's personal data: never searched, filtered or sorted on in the admin
     # (apps.core.personal_fields); citizen_id_number is listed ahead of its field.
     PERSONAL_FIELDS = ("citizen_name", "citizen_phone", "citizen_id_number", "address")
+    # What no list shows: long texts (the bigram index text doubles the content) and
+    # ciphertext, which would be decrypted on every row. Lists defer them (list_defer).
+    NOT_IN_LISTS = ("content", "search_text", "answer", "reject_reason", "exclusion_reason", "citizen_id_number")
 
     class Channel(models.TextChoices):
         PHONE = "phone", _("phone")

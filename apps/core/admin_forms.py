@@ -13,13 +13,16 @@ from django.apps import apps
 from django.contrib import admin
 from django.contrib.admin.exceptions import DisallowedModelAdminLookup
 from django.contrib.admin.filters import ListFilter
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.admin.utils import unquote
 from django.contrib.admin.views.main import ORDER_VAR
 from django.core import checks
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import FieldDoesNotExist, PermissionDenied
 from django.db import transaction
 from django.db.models import F
 from django.http import Http404
+from django.utils.html import format_html
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
@@ -276,17 +279,40 @@ class LargeTableAdmin(HiddenObjectMixin, PersonalDataGuardMixin, admin.ModelAdmi
     show_facets = admin.ShowFacets.NEVER
     list_defer: tuple[str, ...] = ()
 
+    # The row's checkbox, written as Django's CheckboxInput renders it: the widget's
+    # template costs about a third of a millisecond a row, a fifth of a 50-row list.
+    def action_checkbox(self, obj):
+        label = format_html(gettext("Select this object for an action - {}"), str(obj))
+        return format_html(
+            '<input type="checkbox" name="{}" value="{}" class="action-select" aria-label="{}">',
+            ACTION_CHECKBOX_NAME,
+            str(obj.pk),
+            label,
+        )
+
     def get_changelist(self, request, **kwargs):
-        changelist = super().get_changelist(request, **kwargs)
-        if not self.list_defer:
-            return changelist
+        base = super().get_changelist(request, **kwargs)
         defer = self.list_defer
 
-        class DeferringChangeList(changelist):
+        class LargeTableChangeList(base):
             def get_queryset(self, request, exclude_parameters=None):
-                return super().get_queryset(request, exclude_parameters).defer(*defer)
+                queryset = super().get_queryset(request, exclude_parameters)
+                return queryset.defer(*defer) if defer else queryset
 
-        return DeferringChangeList
+            def url_for_result(self, result):
+                # One reverse() a page rather than one a row: the change URL of an integer
+                # key is the same text around the number.
+                pk = getattr(result, self.pk_attname)
+                if not isinstance(pk, int):
+                    return super().url_for_result(result)
+                if not hasattr(self, "_row_url_parts"):
+                    sentinel = 987654321987
+                    url = super().url_for_result(type("Row", (), {self.pk_attname: sentinel})())
+                    self._row_url_parts = url.split(str(sentinel), 1)
+                head, tail = self._row_url_parts
+                return f"{head}{pk}{tail}"
+
+        return LargeTableChangeList
 
 
 class ReadOnlyAdminMixin(HiddenObjectMixin, PersonalDataGuardMixin):
@@ -327,6 +353,24 @@ class DefaultChoiceFilter(admin.SimpleListFilter):
             }
 
 
+def _version_label(record) -> str:
+    """What a version's object is called (its __str__), with the related objects it names
+    taken from the rows the history query already joined (simple-history selects the
+    tracked foreign keys): the version's object is rebuilt from bare ids, and its __str__
+    would otherwise fetch them again for every version listed."""
+    instance = record.history_object
+    for field in instance._meta.concrete_fields:
+        if not field.many_to_one:
+            continue
+        try:
+            joined = record._meta.get_field(field.name)
+        except FieldDoesNotExist:
+            continue
+        if joined.is_relation and joined.is_cached(record):
+            field.set_cached_value(instance, joined.get_cached_value(record))
+    return str(instance)
+
+
 class HistoryAdmin(HiddenObjectMixin, PersonalDataGuardMixin, SimpleHistoryAdmin):
     """simple-history's pages, read-only and scoped.
 
@@ -358,6 +402,7 @@ class HistoryAdmin(HiddenObjectMixin, PersonalDataGuardMixin, SimpleHistoryAdmin
         super().set_history_delta_changes(request, historical_records, foreign_keys_are_objs)
         urls: dict[int, str] = {}
         for record in historical_records:
+            record.version_label = _version_label(record)
             user_id = record.history_user_id
             if user_id is not None and user_id not in urls:
                 urls[user_id] = change_url_if_allowed(request, record.history_user, site=self.admin_site)

@@ -22,6 +22,9 @@ _NOT_DIGIT_AFTER = r"(?![0-9Xx])"
 ID_NUMBER_RE = re.compile(_NOT_DIGIT_BEFORE + r"(?:[1-9]\d{16}[0-9Xx]|[1-9]\d{14})" + _NOT_DIGIT_AFTER)
 MOBILE_RE = re.compile(_NOT_DIGIT_BEFORE + r"(?:\+?86[- ]?)?1[3-9]\d(?:[- ]?\d{4}){2}" + r"(?![0-9])")
 LANDLINE_RE = re.compile(_NOT_DIGIT_BEFORE + r"0\d{2,3}-?[2-9]\d{6,7}" + r"(?![0-9])")
+# Each of the three holds a run of at least four digits: text without one holds no number,
+# which one search tells (most cells of a list: names, states, dates).
+_FOUR_DIGITS_RE = re.compile(r"\d{4}")
 
 # Where an address's street part ends: what follows (number, building, room) is masked.
 _STREET_END_RE = re.compile(r"^(.*?(?:街道|大道|大街|路|街|巷|镇|乡|村|社区|小区))")
@@ -87,6 +90,8 @@ def mask_text(text: str) -> str:
     """Free text with every phone and ID number in it masked, the rest unchanged."""
     if not text:
         return text or ""
+    if not _FOUR_DIGITS_RE.search(text):
+        return text
     text = ID_NUMBER_RE.sub(_mask_match, text)
     text = MOBILE_RE.sub(_mask_match, text)
     return LANDLINE_RE.sub(_mask_match, text)

@@ -4,6 +4,7 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
+from apps.appeals.models import Appeal
 from apps.core.admin_actions import ObjectAction, ObjectActionsMixin, ShownOnce
 from apps.core.admin_desk import CaseDeskMixin, Panel
 from apps.core.admin_forms import DefaultChoiceFilter, HistoryAdmin, LargeTableAdmin, ReadOnlyAdminMixin
@@ -107,6 +108,7 @@ class VisitAdmin(CaseDeskMixin, ObjectActionsMixin, HistoryAdmin, LargeTableAdmi
     ]
     list_filter = [QueueFilter, "kind", "status", "satisfaction"]
     list_select_related = ["appeal", "department", "assigned_to"]
+    list_defer = (*(f"appeal__{name}" for name in Appeal.NOT_IN_LISTS), "appeal__citizen_phone")
     search_fields = ["=appeal__tracking_number"]
     object_actions = [
         ObjectAction("start", _("Start the call"), StartCallForm, _start, _may_start),
@@ -167,6 +169,7 @@ class VisitFlagAdmin(ReadOnlyAdminMixin, LargeTableAdmin):
     list_display = ["tracking_number", "kind", "agent", "evidence_text", "detected_at", "visit_link"]
     list_filter = ["kind"]
     list_select_related = ["visit__appeal", "agent"]
+    list_defer = (*(f"visit__appeal__{name}" for name in Appeal.NOT_IN_LISTS), "visit__appeal__citizen_phone")
     search_fields = ["=visit__appeal__tracking_number"]
     fields = ["visit", "kind", "agent", "evidence_text", "detected_at"]
     readonly_fields = fields

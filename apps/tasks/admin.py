@@ -234,11 +234,8 @@ class TaskAdmin(CaseDeskMixin, ObjectActionsMixin, HistoryAdmin, LargeTableAdmin
         "review_comment",
         "return_reason",
         "return_decision_comment",
-        "appeal__content",
-        "appeal__search_text",
-        "appeal__answer",
-        "appeal__reject_reason",
-        "appeal__exclusion_reason",
+        *(f"appeal__{name}" for name in Appeal.NOT_IN_LISTS),
+        "appeal__citizen_phone",
     )
     search_fields = ["=appeal__tracking_number"]  # the real search is get_search_results below
     search_help_text = _("Tracking number, or words of the appeal's content or address.")

@@ -70,6 +70,44 @@ def test_the_department_changelist_query_count_does_not_grow_with_rows(
     assert len(two_hundred) == len(ten), [q["sql"] for q in two_hundred.captured_queries]
 
 
+def test_the_department_list_rows_link_to_their_pages_and_carry_the_action_checkbox(
+    client, org, catalog, operator, dispatcher, dept_staff
+):
+    tasks = _dispatch(org, catalog, operator, dispatcher, "housing", 3)
+    client.force_login(dept_staff)
+    html = client.get(reverse("admin:tasks_task_changelist")).content.decode()
+    for task in tasks:  # the row URL is built once a page, the checkbox by hand: both as Django's
+        assert f'href="{reverse("admin:tasks_task_change", args=[task.pk])}' in html
+        assert f'<input type="checkbox" name="_selected_action" value="{task.pk}" class="action-select"' in html
+    response = client.post(
+        reverse("admin:tasks_task_changelist"),
+        {"action": "sign_selected", "_selected_action": [tasks[0].pk]},
+    )
+    assert response.status_code == 302
+    tasks[0].refresh_from_db()
+    assert tasks[0].status == Task.Status.IN_PROGRESS
+
+
+def test_the_history_page_query_count_does_not_grow_with_versions(
+    client, org, catalog, operator, dispatcher, dept_staff
+):
+    task = _dispatch(org, catalog, operator, dispatcher)[0]
+    client.force_login(dispatcher)
+    url = reverse("admin:tasks_task_history", args=[task.pk])
+    client.get(url)
+    with CaptureQueriesContext(connection) as one:
+        assert client.get(url).status_code == 200
+    task = services.task_sign(actor=dept_staff, task=task)
+    task = services.task_record_contact(actor=dept_staff, task=task, contacted_at=None, method="phone", note="已联系")
+    services.task_reply(actor=dept_staff, task=task, result="resolved", reply_text="已处理完毕", policy_basis="")
+    with CaptureQueriesContext(connection) as four:
+        response = client.get(url)
+    assert len(response.context["page_obj"].object_list) == 4
+    assert len(four) == len(one), [q["sql"] for q in four.captured_queries]
+    # Each version is named as its object is (tracking number · department).
+    assert response.content.decode().count(str(task)) >= 4
+
+
 def test_department_staff_sign_contact_and_reply_through_the_admin(
     client, org, catalog, operator, dispatcher, dept_staff
 ):
