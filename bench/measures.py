@@ -647,3 +647,93 @@ def periodic_jobs(people, *, visits: int = 100_000) -> list[Figure]:
     except Rollback:
         pass
     return figures
+
+
+def privacy_jobs(people, *, rotate_rows: int = 100_000) -> list[Figure]:
+    """Issue 12's jobs over the city, each in a transaction that is rolled back.
+
+    9d: the monthly anonymisation at its steady state, one month of closures: the clock is
+    set to the day the city's first month passes the retention period (seed_city's city
+    is younger than the period, so a real run would find nothing).
+    9e: re-sealing the citizens' ciphertext with a new data key (rotate_data_key; a
+    sealing of plaintext after an upgrade runs the same code): `rotate_rows` rows of the
+    appeals table are measured and the whole run is estimated from the rate, over the
+    appeals and their history rows."""
+    import base64
+    import datetime as dt
+    import os
+
+    from django.conf import settings
+    from django.db.models import F, Min
+    from django.test.utils import override_settings
+
+    from apps.appeals.models import Appeal
+    from apps.appeals.retention import anonymise_closed_appeals
+    from apps.core.encrypted import reseal_model
+
+    class Rollback(Exception):
+        pass
+
+    figures: list[Figure] = []
+    # seed_city stops short of the return visit (no appeal is closed): the first month's
+    # concluded appeals are closed for the measure, as their visits would have closed them.
+    first = Appeal.objects.aggregate(first=Min("concluded_at"))["first"]
+    if first is not None:
+        month_end = first + dt.timedelta(days=30)
+        years = settings.PERSONAL_DATA_RETENTION_YEARS
+        now = month_end.replace(year=month_end.year + years)
+        try:
+            with transaction.atomic():
+                # Bench set-up only (rolled back), past the history guard as seed_city is.
+                Appeal._base_manager.filter(
+                    status__in=[Appeal.Status.REVIEWED, Appeal.Status.ANSWERED], concluded_at__lt=month_end
+                ).update(status=Appeal.Status.CLOSED, closed_at=F("concluded_at"))
+                start = time.perf_counter()
+                run = anonymise_closed_appeals(actor=people["system"], now=now)
+                elapsed = time.perf_counter() - start
+                figures.append(Figure(
+                    "9d anonymisation of one month of closures (monthly)", value=round(elapsed * 1000, 1),
+                    rate_per_s=round(run.count / elapsed, 1) if elapsed and run.count else None, unit="appeals/s",
+                    target="monthly job: well under an hour", samples=1,
+                    note=(
+                        f"{run.count} appeals, {run.related_rows} related rows and {run.history_rows} history rows "
+                        f"changed (closed for the measure; rolled back)"
+                    ),
+                ))
+                raise Rollback
+        except Rollback:
+            pass
+
+    class Enough(Exception):
+        pass
+
+    def stop_after(table, last_pk, changed):
+        if changed >= rotate_rows:
+            raise Enough(changed)
+
+    new_key = base64.urlsafe_b64encode(os.urandom(32)).decode()
+    history = Appeal.history.model
+    total_rows = Appeal.objects.count() + history.objects.count()
+    with override_settings(XLX_DATA_KEYS=[new_key, *settings.XLX_DATA_KEYS]):
+        try:
+            with transaction.atomic():
+                start = time.perf_counter()
+                try:
+                    changed = reseal_model(Appeal, connection=connection, progress=stop_after)
+                except Enough as stopped:
+                    changed = stopped.args[0]
+                elapsed = time.perf_counter() - start
+                rate = changed / elapsed if elapsed else 0
+                estimate = total_rows / rate / 60 if rate else 0
+                figures.append(Figure(
+                    "9e data-key rotation: re-sealing citizens' ciphertext", value=round(elapsed * 1000, 1),
+                    rate_per_s=round(rate, 1), unit="rows/s", target="an operator's evening", samples=1,
+                    note=(
+                        f"{changed} appeal rows re-sealed (rolled back); the whole city "
+                        f"({total_rows} appeal and history rows) ≈ {estimate:.1f} min at this rate"
+                    ),
+                ))
+                raise Rollback
+        except Rollback:
+            pass
+    return figures

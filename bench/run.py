@@ -223,6 +223,7 @@ def _run(args, measures) -> int:
     figures += measures.history_queries(people, args.repeat)
     figures += measures.oversight_pages(people, args.repeat)
     figures += measures.periodic_jobs(people)
+    figures += measures.privacy_jobs(people)
     figures.append(measures.intake(people, args.intake))
     figures.append(measures.sla_sweep(people, 0.01))
     figures.append(measures.sla_sweep(people, 0.10))

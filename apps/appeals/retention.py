@@ -33,6 +33,7 @@ from django.utils import timezone
 from apps.appeals import search
 from apps.appeals.models import Appeal
 from apps.audit.services import record
+from apps.core.bulk_rows import update_fields
 from apps.core.personal_data import mask_address, mask_text
 
 # The appeal's own fields: emptied, cut, or masked.
@@ -130,34 +131,35 @@ def _anonymise_batch(ids: list[int], now, related) -> tuple[int, int]:
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("SET LOCAL xlx.maintenance = 'on'")  # see the module docstring
-    # bulk_update on the base manager: no save() per row, so neither updated_at nor the
-    # version moves (times are kept) and no new history row repeats what is being removed.
+    # Rows written by primary key (apps.core.bulk_rows), no save() per row: neither
+    # updated_at nor the version moves (times are kept) and no new history row repeats
+    # what is being removed.
     appeals = list(Appeal._base_manager.filter(pk__in=ids).select_for_update())
     for appeal in appeals:
         _anonymise_appeal_row(appeal, with_search_text=True)
         appeal.anonymised_at = now
-    Appeal._base_manager.bulk_update(
-        appeals, [*_EMPTIED, "address", *_MASKED_TEXT, "search_text", "anonymised_at"], batch_size=500
+    update_fields(
+        Appeal, appeals, [*_EMPTIED, "address", *_MASKED_TEXT, "search_text", "anonymised_at"], connection=connection
     )
     history = _history_model(Appeal)
     rows = list(history._base_manager.filter(id__in=ids))
     for row in rows:
         _anonymise_appeal_row(row, with_search_text=False)
         row.anonymised_at = now
-    history._base_manager.bulk_update(rows, [*_EMPTIED, "address", *_MASKED_TEXT, "anonymised_at"], batch_size=500)
+    update_fields(history, rows, [*_EMPTIED, "address", *_MASKED_TEXT, "anonymised_at"], connection=connection)
     history_rows += len(rows)
     for model, lookup, texts in related:
         live = list(model._base_manager.filter(**{f"{lookup}__in": ids}))
         changed = _mask_rows(live, texts)
         if changed:
-            model._base_manager.bulk_update(changed, texts, batch_size=500)
+            update_fields(model, changed, texts, connection=connection)
             related_rows += len(changed)
         hist = _history_model(model)
         if hist is not None and live:
             hist_texts = [t for t in texts if t in {f.attname for f in hist._meta.concrete_fields}]
             hist_changed = _mask_rows(hist._base_manager.filter(id__in=[r.pk for r in live]), hist_texts)
             if hist_changed:
-                hist._base_manager.bulk_update(hist_changed, hist_texts, batch_size=500)
+                update_fields(hist, hist_changed, hist_texts, connection=connection)
                 history_rows += len(hist_changed)
     return related_rows, history_rows
 

@@ -40,6 +40,8 @@ from django.db import models, transaction
 from django.db.models.lookups import Exact, IsNull
 from django.utils.translation import gettext_lazy as _
 
+from apps.core.bulk_rows import update_by_pk
+
 PREFIX = "x1"
 _NONCE = 12
 
@@ -305,25 +307,14 @@ def reseal_table(
                 if updates:
                     if connection.vendor == "postgresql":
                         cursor.execute(_MAINTENANCE)
-                    # One statement per set of columns, many parameter rows (pipelined by psycopg).
+                    # One statement per set of columns changed (apps.core.bulk_rows).
                     grouped: dict[tuple[str, ...], list[list]] = {}
                     for row_pk, sets in updates:
                         grouped.setdefault(tuple(sets), []).append([*sets.values(), row_pk])
-                    for names, params_list in grouped.items():
-                        if connection.vendor == "postgresql":
-                            # One statement per batch, the new values as arrays (one round
-                            # trip instead of one per row).
-                            aliases = [f"v{i}" for i in range(len(names))]
-                            assignments = ", ".join(f"{qn(c)} = v.{a}" for c, a in zip(names, aliases, strict=True))
-                            arrays = ", ".join(["%s::text[]"] * len(names) + ["%s::bigint[]"])
-                            cursor.execute(
-                                f"UPDATE {qn(table)} SET {assignments} FROM unnest({arrays}) "
-                                f"AS v({', '.join(aliases)}, row_pk) WHERE {qn(table)}.{qn(pk)} = v.row_pk",
-                                [list(col) for col in zip(*params_list, strict=True)],
-                            )
-                        else:
-                            assignments = ", ".join(f"{qn(c)} = %s" for c in names)
-                            cursor.executemany(f"UPDATE {qn(table)} SET {assignments} WHERE {qn(pk)} = %s", params_list)
+                    for names, rows_of_names in grouped.items():
+                        update_by_pk(
+                            connection, table=table, pk=pk, columns=[(c, "text") for c in names], rows=rows_of_names
+                        )
                     changed += len(updates)
         if progress:
             progress(table, last, changed)
