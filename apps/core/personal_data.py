@@ -22,9 +22,10 @@ _NOT_DIGIT_AFTER = r"(?![0-9Xx])"
 ID_NUMBER_RE = re.compile(_NOT_DIGIT_BEFORE + r"(?:[1-9]\d{16}[0-9Xx]|[1-9]\d{14})" + _NOT_DIGIT_AFTER)
 MOBILE_RE = re.compile(_NOT_DIGIT_BEFORE + r"(?:\+?86[- ]?)?1[3-9]\d(?:[- ]?\d{4}){2}" + r"(?![0-9])")
 LANDLINE_RE = re.compile(_NOT_DIGIT_BEFORE + r"0\d{2,3}-?[2-9]\d{6,7}" + r"(?![0-9])")
-# Each of the three holds a run of at least four digits: text without one holds no number,
-# which one search tells (most cells of a list: names, states, dates).
-_FOUR_DIGITS_RE = re.compile(r"\d{4}")
+# Each of the three holds seven digits with at most one dash or space among them after the
+# third (138 1234 5678, 010-12345678, an ID number): text without such a run holds no
+# number, which one search tells (most cells of a list: names, states, dates, ids).
+_MAYBE_A_NUMBER_RE = re.compile(r"\d{3}[- ]?\d{4}")
 
 # Where an address's street part ends: what follows (number, building, room) is masked.
 _STREET_END_RE = re.compile(r"^(.*?(?:街道|大道|大街|路|街|巷|镇|乡|村|社区|小区))")
@@ -90,7 +91,7 @@ def mask_text(text: str) -> str:
     """Free text with every phone and ID number in it masked, the rest unchanged."""
     if not text:
         return text or ""
-    if not _FOUR_DIGITS_RE.search(text):
+    if not _MAYBE_A_NUMBER_RE.search(text):
         return text
     text = ID_NUMBER_RE.sub(_mask_match, text)
     text = MOBILE_RE.sub(_mask_match, text)

@@ -225,17 +225,27 @@ class TaskAdmin(CaseDeskMixin, ObjectActionsMixin, HistoryAdmin, LargeTableAdmin
     list_display_links = ["tracking_number"]
     list_filter = [OpenFilter, "status", LightFilter, "role", ScopeFilter]
     list_select_related = ["appeal", "appeal__category", "department"]
-    # Long texts the list never shows (the appeal's bigram index text doubles its content).
-    list_defer = (
-        "dispatch_note",
-        "contact_note",
-        "reply_text",
-        "policy_basis",
-        "review_comment",
-        "return_reason",
-        "return_decision_comment",
-        *(f"appeal__{name}" for name in Appeal.NOT_IN_LISTS),
-        "appeal__citizen_phone",
+    # The columns the rows read (the light and the time left: the state, the limits and
+    # when each was met), and nothing else: a work order row is wide, its appeal wider.
+    list_only = (
+        "id",
+        "role",
+        "status",
+        "dispatched_at",
+        "sign_due_at",
+        "contact_due_at",
+        "resolve_due_at",
+        "next_due_at",
+        "signed_at",
+        "contacted_at",
+        "reopen_count",
+        "appeal",
+        "appeal__tracking_number",
+        "appeal__priority",
+        "appeal__category",
+        "appeal__category__name",
+        "department",
+        "department__name",
     )
     search_fields = ["=appeal__tracking_number"]  # the real search is get_search_results below
     search_help_text = _("Tracking number, or words of the appeal's content or address.")

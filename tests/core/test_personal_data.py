@@ -65,3 +65,29 @@ def test_id_number_check_digit_gb_11643():
     validate_id_number("")
     with pytest.raises(ValidationError):
         validate_id_number("110105194912310021")
+
+
+def test_the_quick_check_never_skips_a_number():
+    """mask_text skips the three patterns when no run of digits could be a number: the
+    result must be what the patterns alone give, for any text of digits, dashes and words."""
+    pytest.importorskip("hypothesis")
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from apps.core import personal_data as pd
+
+    def by_the_patterns_alone(text):
+        text = pd.ID_NUMBER_RE.sub(pd._mask_match, text)
+        text = pd.MOBILE_RE.sub(pd._mask_match, text)
+        return pd.LANDLINE_RE.sub(pd._mask_match, text)
+
+    pieces = st.sampled_from(["0", "1", "3", "8", "9", "5", "-", " ", "+86", "X", "号", "电话", "a"])
+
+    @settings(max_examples=400, deadline=None)
+    @given(st.lists(pieces, max_size=40).map("".join))
+    def check(text):
+        assert pd.mask_text(text) == by_the_patterns_alone(text)
+
+    check()
+    for text in ["电话13812345678", "138 1234 5678", "0571-87654321", "110105199001011234", "+86 138-1234-5678"]:
+        assert pd.mask_text(text) != text
