@@ -31,6 +31,7 @@ from apps.core.exceptions import DomainError
 from apps.core.form_input import harden_field, harden_form
 from apps.core.pagination import EstimatedCountPaginator
 from apps.core.personal_fields import personal_field_in_path
+from apps.core.related_rows import fill_foreign_keys
 from apps.core.text_limits import SHORT_TEXT, limit_text_fields
 
 
@@ -359,32 +360,9 @@ class DefaultChoiceFilter(admin.SimpleListFilter):
             }
 
 
-def _join_related(records) -> None:
-    """Fill the foreign keys of a page of versions from one query per related model (all
-    the users they name at once, and so on), so that neither the changes column nor the
-    versions' names fetch a row per version."""
-    if not records:
-        return
-    fields = [
-        f for f in records[0]._meta.concrete_fields if f.many_to_one and f.name != "history_user" and f.remote_field
-    ]
-    wanted: dict[type, set] = {}
-    for field in fields:
-        for record in records:
-            value = getattr(record, field.attname)
-            if value is not None and not field.is_cached(record):
-                wanted.setdefault(field.related_model, set()).add(value)
-    rows = {model: model._base_manager.in_bulk(ids) for model, ids in wanted.items()}
-    for field in fields:
-        for record in records:
-            value = getattr(record, field.attname)
-            if value is not None and not field.is_cached(record):
-                field.set_cached_value(record, rows[field.related_model].get(value))
-
-
 def _version_label(record) -> str:
     """What a version's object is called (its __str__), with the related objects it names
-    taken from the rows already read for the page (_join_related): the version's object is
+    taken from the rows already read for the page (fill_foreign_keys): the version's object is
     rebuilt from bare ids, and its __str__ would otherwise fetch them for every version."""
     instance = record.history_object
     for field in instance._meta.concrete_fields:
@@ -429,11 +407,14 @@ class HistoryAdmin(HiddenObjectMixin, PersonalDataGuardMixin, SimpleHistoryAdmin
     def get_history_queryset(self, request, history_manager, pk_name, object_id):
         # Not simple-history's select_related of every tracked foreign key: a work order's
         # twelve LEFT JOINs took PostgreSQL 95 ms to plan (2 ms to run). The page's related
-        # rows are read afterwards, one query per related model (_join_related).
+        # rows are read afterwards, one query per related model (fill_foreign_keys).
         return history_manager.filter(**{pk_name: object_id}).select_related("history_user")
 
     def set_history_delta_changes(self, request, historical_records, foreign_keys_are_objs=True):
-        _join_related(list(historical_records))
+        records = list(historical_records)
+        if records:
+            keys = [f.name for f in records[0]._meta.concrete_fields if f.many_to_one and f.name != "history_user"]
+            fill_foreign_keys(records, keys)
         super().set_history_delta_changes(request, historical_records, foreign_keys_are_objs)
         urls: dict[int, str] = {}
         for record in historical_records:

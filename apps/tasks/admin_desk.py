@@ -15,6 +15,7 @@ from apps.authorization.display import approval_lines
 from apps.casefile.timeline import case_timeline
 from apps.core.admin_desk import Badge, Desk, Panel
 from apps.core.personal_data import mask_address, mask_id_number, mask_name, mask_phone, mask_text
+from apps.core.related_rows import fill_foreign_keys
 from apps.core.timefmt import countdown, local_minute
 from apps.followups.models import Visit
 from apps.organization.models import User
@@ -210,12 +211,13 @@ def task_badges(task: Task) -> list[Badge]:
 def task_desk(task: Task, viewer, *, appeal_link: str = "") -> Desk:
     """The desk of one work order for `viewer` (department readers see what concerns their
     department in the record; the centre and leaders, the whole case)."""
-    task = (
-        Task.objects.select_related(
-            "appeal__category", "appeal__area", "department", "dispatched_by__department",
-            "signed_by__department", "contacted_by__department", "replied_by__department",
-            "reviewed_by__department", "return_requested_by__department", "return_decided_by__department",
-        ).get(pk=task.pk)
+    task = Task.objects.select_related("appeal__category", "appeal__area", "department").get(pk=task.pk)
+    # The people named on the desk in one query, not seven more joins (apps.core.related_rows).
+    fill_foreign_keys(
+        [task],
+        ["dispatched_by", "signed_by", "contacted_by", "replied_by", "reviewed_by", "return_requested_by",
+         "return_decided_by"],
+        select_related={User: ["department"]},
     )
     appeal = task.appeal
     visits = list(task.visits.select_related("completed_by__department").order_by("round", "id"))
