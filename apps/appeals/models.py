@@ -292,6 +292,12 @@ class Appeal(TimeStampedModel):
             ),
             # Duplicate suggestions: same area and category within 30 days.
             models.Index(fields=["area", "category", "-received_at"], name="appeal_area_cat_received_idx"),
+            # The city leader's list: escalated appeals and emergencies (≈0.05 % of them).
+            models.Index(
+                fields=["-received_at", "-id"],
+                name="appeal_escalated_received_idx",
+                condition=models.Q(is_escalated=True) | models.Q(priority="P0"),
+            ),
         ]
         constraints = [
             models.CheckConstraint(

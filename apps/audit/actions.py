@@ -89,6 +89,7 @@ ACTION_LABELS = {
     "staff.deactivated": _("staff account deactivated"),
     "staff.password_set": _("password set"),
     "staff.unlocked": _("account unlocked"),
+    "staff.second_factor_reset": _("second factor reset (authenticator removed)"),
     "category.saved": _("category saved"),
     "dispatch_rule.saved": _("dispatch rule saved"),
     "sla_rule.saved": _("time-limit rule saved"),

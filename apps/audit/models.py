@@ -65,6 +65,9 @@ class AuditEvent(models.Model):
             models.Index(fields=["actor", "-occurred_at"], name="audit_event_actor_time_idx"),
             # Filter by action kind over a period.
             models.Index(fields=["action", "-occurred_at"], name="audit_event_action_time_idx"),
+            # The failures, newest first (few among millions: a filter matching none must
+            # not scan the log to count and sort it).
+            models.Index(fields=["-seq"], name="audit_event_failure_idx", condition=models.Q(outcome="failure")),
         ]
         constraints = [
             models.CheckConstraint(

@@ -9,6 +9,7 @@ from apps.core.admin_actions import ActionForm
 from apps.core.admin_forms import ServiceModelForm
 from apps.core.text_limits import TextLimitedForm
 from apps.organization.models import Department, User
+from apps.organization.roles import DELEGATION_GRANTEE_ROLES
 
 
 class DelegationForm(ServiceModelForm):
@@ -21,9 +22,7 @@ class DelegationForm(ServiceModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         if "grantee" in self.fields:
-            self.fields["grantee"].queryset = User.objects.filter(
-                role__in=["dept_leader", "city_leader"], is_active=True
-            )
+            self.fields["grantee"].queryset = User.objects.filter(role__in=DELEGATION_GRANTEE_ROLES, is_active=True)
 
     def _post_clean(self):
         self.instance.grantor = self.actor  # the service sets it; model validation needs one

@@ -14,13 +14,15 @@ from django.contrib import admin
 from django.contrib.admin.exceptions import DisallowedModelAdminLookup
 from django.contrib.admin.filters import ListFilter
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
-from django.contrib.admin.utils import unquote
+from django.contrib.admin.options import IncorrectLookupParameters
+from django.contrib.admin.utils import NotRelationField, get_fields_from_path, unquote
 from django.contrib.admin.views.main import ORDER_VAR
 from django.core import checks
 from django.core.exceptions import FieldDoesNotExist, PermissionDenied
-from django.db import transaction
+from django.db import models, transaction
 from django.db.models import F
 from django.http import Http404
+from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.html import format_html
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
@@ -28,7 +30,7 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from apps.core.admin_links import change_url_if_allowed
 from apps.core.exceptions import DomainError
-from apps.core.form_input import harden_field, harden_form
+from apps.core.form_input import DATE_MAX, DATE_MIN, harden_field, harden_form
 from apps.core.pagination import EstimatedCountPaginator
 from apps.core.personal_fields import personal_field_in_path
 from apps.core.related_rows import fill_foreign_keys
@@ -155,6 +157,38 @@ def personal_data_checks(admin_obj) -> list[checks.CheckMessage]:
     return errors
 
 
+def _refuse_dates_out_of_range(model, key: str, values) -> None:
+    """A date in a list's query string outside 1900–2100 (apps.core.form_input) is a bad
+    lookup (the list says so), not a 500: 0001-01-01 in Asia/Shanghai is before year 1 in
+    UTC, which Python cannot represent."""
+    path, _sep, lookup = key.rpartition("__")
+    if not path or lookup not in {"exact", "gt", "gte", "lt", "lte", "date", "year", "in", "range"}:
+        path, lookup = key, "exact"
+    try:
+        field = get_fields_from_path(model, path)[-1]
+    except (FieldDoesNotExist, NotRelationField, AttributeError):
+        return
+    if not isinstance(field, models.DateField):  # DateTimeField is one too
+        return
+    texts = values if isinstance(values, list | tuple) else [values]
+    for text in texts:
+        for part in str(text).split(",") if lookup in {"in", "range"} else [str(text)]:
+            if lookup == "year":
+                year = int(part) if part.strip().lstrip("-").isdigit() else None
+            else:
+                year = _year_of(part.strip())
+            if year is not None and not DATE_MIN.year <= year <= DATE_MAX.year:
+                raise IncorrectLookupParameters(f"{key}: a date outside {DATE_MIN.year}–{DATE_MAX.year}")
+
+
+def _year_of(text: str) -> int | None:
+    try:
+        parsed = parse_datetime(text) or parse_date(text)
+    except ValueError:  # well formed, not a date (2020-13-45): Django's own error follows
+        return None
+    return parsed.year if parsed else None
+
+
 class PersonalDataGuardMixin:
     """Refuses any query-string lookup, filter or ordering (?o=) that touches a personal
     field, and autocompletes asked through a field no admin offers as an autocomplete: a
@@ -186,6 +220,12 @@ class PersonalDataGuardMixin:
         model = self.model
 
         class GuardedChangeList(base):
+            def get_filters_params(self, params=None):
+                lookup_params = super().get_filters_params(params)
+                for key, values in lookup_params.items():
+                    _refuse_dates_out_of_range(model, key, values)
+                return lookup_params
+
             def get_ordering_field(self, field_name):
                 order_field = super().get_ordering_field(field_name)
                 return None if _personal_order(model, order_field) else order_field
@@ -207,7 +247,7 @@ class PersonalDataGuardMixin:
         return GuardedChangeList
 
     def get_search_fields(self, request):
-        if _is_autocomplete(request) and not self._autocomplete_source_allowed(request):
+        if is_autocomplete(request) and not self._autocomplete_source_allowed(request):
             # The autocomplete view answers 404 to an admin without search fields.
             return ()
         return super().get_search_fields(request)
@@ -260,7 +300,8 @@ class HiddenObjectMixin:
         return super().history_view(request, object_id, extra_context)
 
 
-def _is_autocomplete(request) -> bool:
+def is_autocomplete(request) -> bool:
+    """Whether this is the admin's autocomplete view (its JSON for select2)."""
     match = getattr(request, "resolver_match", None)
     return match is not None and match.url_name == "autocomplete"
 

@@ -3,15 +3,19 @@ from django.contrib.auth.admin import UserAdmin
 from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied
 from django.utils.translation import gettext_lazy as _
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from apps.core.admin_forms import HistoryAdmin, LargeTableAdmin, ServiceAdminMixin
+from apps.core.admin_actions import ObjectAction, ObjectActionsMixin
+from apps.core.admin_forms import HistoryAdmin, LargeTableAdmin, ServiceAdminMixin, is_autocomplete
 from apps.core.models import CalendarDay, CalendarYear
+from apps.core.timefmt import local_minute
 from apps.organization import calendar, roles, services
 from apps.organization.forms import (
     AreaForm,
     CalendarDayForm,
     CalendarYearForm,
     DepartmentForm,
+    SecondFactorResetForm,
     StaffChangeForm,
     StaffCreateForm,
     StaffPasswordForm,
@@ -62,12 +66,37 @@ class DepartmentAdmin(ServiceAdminMixin, NoDeleteMixin, HistoryAdmin, LargeTable
         return queryset, distinct
 
 
+def _picking_a_grantee(request) -> bool:
+    """The delegation form's grantee autocomplete: a leader who may grant a delegation
+    searches the leaders by name, without seeing the staff list itself."""
+    return (
+        is_autocomplete(request)
+        and request.GET.get("app_label") == "authorization"
+        and request.GET.get("model_name") == "delegation"
+        and request.GET.get("field_name") == "grantee"
+        and request.user.has_perm("authorization.add_delegation")
+    )
+
+
 _AUTHORITY_FIELDS = ("department", "role")
 _ACCOUNT_FIELDS = ("name", "email", "phone", "is_active")
 
 
+def _reset_second_factor(user, staff, data):
+    services.staff_reset_second_factor(actor=user, user=staff, reason=data["reason"])
+    return _("The authenticator of %(name)s is removed: they enrol a new one at their next login.") % {"name": staff}
+
+
+def _may_reset_second_factor(user, staff) -> bool:
+    return (
+        roles.actor_may(user, roles.DUTY_AUTHORITY)
+        and staff.pk != user.pk
+        and TOTPDevice.objects.filter(user=staff).exists()
+    )
+
+
 @admin.register(User)
-class StaffAdmin(ServiceAdminMixin, NoDeleteMixin, HistoryAdmin, UserAdmin, LargeTableAdmin):
+class StaffAdmin(ObjectActionsMixin, ServiceAdminMixin, NoDeleteMixin, HistoryAdmin, UserAdmin, LargeTableAdmin):
     """Staff accounts, kept by two administrators (roles.py, separation of duties): the
     system administrator the account (create, name and contacts, deactivate, password),
     the security administrator its department and role. Each sees the other's fields read
@@ -94,17 +123,54 @@ class StaffAdmin(ServiceAdminMixin, NoDeleteMixin, HistoryAdmin, UserAdmin, Larg
     ]
     filter_horizontal = []
     actions = ["unlock"]
+    object_actions = [
+        ObjectAction(
+            "reset_second_factor",
+            _("Reset the second factor (lost authenticator)"),
+            SecondFactorResetForm,
+            _reset_second_factor,
+            _may_reset_second_factor,
+            "danger",
+        ),
+    ]
 
     def get_queryset(self, request):
         return super().get_queryset(request).filter(is_service_account=False)
 
+    def action_summary(self, request, obj):
+        device = TOTPDevice.objects.filter(user=obj).order_by("-confirmed", "pk").first()
+        if device is None:
+            authenticator = _("none")
+        elif device.confirmed:
+            authenticator = _("enrolled")
+        else:
+            authenticator = _("enrolment started, not confirmed")
+        return [
+            (_("name"), obj.name or obj.username),
+            (_("username"), obj.username),
+            (_("department"), obj.department or "—"),
+            (_("role"), obj.get_role_display() or "—"),
+            (_("authenticator"), authenticator),
+            (_("last login"), local_minute(obj.last_login) if obj.last_login else _("never")),
+        ]
+
     # --- who may do what ------------------------------------------------------------------
 
     def has_view_permission(self, request, obj=None):
-        return super().has_view_permission(request, obj) or request.user.has_perm(roles.GRANT_ROLE)
+        return (
+            super().has_view_permission(request, obj)
+            or request.user.has_perm(roles.GRANT_ROLE)
+            or (obj is None and _picking_a_grantee(request))
+        )
 
     def has_change_permission(self, request, obj=None):
         return super().has_change_permission(request, obj) or request.user.has_perm(roles.GRANT_ROLE)
+
+    def get_search_results(self, request, queryset, search_term):
+        queryset, distinct = super().get_search_results(request, queryset, search_term)
+        if _picking_a_grantee(request):
+            queryset = queryset.filter(role__in=roles.DELEGATION_GRANTEE_ROLES, is_active=True)
+        return queryset, distinct
 
     def has_unlock_permission(self, request):
         return request.user.has_perm(roles.UNLOCK_USER)

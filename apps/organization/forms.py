@@ -3,6 +3,7 @@ from django.contrib.auth.forms import AdminPasswordChangeForm, PasswordChangeFor
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
+from apps.core.admin_actions import ActionForm
 from apps.core.admin_forms import ServiceModelForm
 from apps.core.models import CalendarDay, CalendarYear
 from apps.core.text_limits import SHORT_TEXT
@@ -205,3 +206,17 @@ class CalendarDayForm(ServiceModelForm):
             reason=reason,
             instance=self.instance if self.instance.pk else None,
         )
+
+
+class SecondFactorResetForm(ActionForm):
+    """Removing a lost authenticator: the reason records how the person was identified."""
+
+    reason = forms.CharField(
+        label=_("reason"),
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_(
+            "Say why, and how you confirmed it is the account holder who asks (in person, or by a call "
+            "back to their department's leader): at the next login, whoever has the password enrols the "
+            "new authenticator."
+        ),
+    )

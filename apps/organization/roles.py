@@ -282,6 +282,8 @@ CUSTOM_USER_PERMISSIONS = {
     "unlock_user": "Can lift a sign-in lockout",
 }
 GRANT_ROLE = "organization.grant_role"
+# Whom a leader may delegate to: the delegation form's choices and its grantee autocomplete.
+DELEGATION_GRANTEE_ROLES = ("dept_leader", "city_leader")
 UNLOCK_USER = "organization.unlock_user"
 
 # Which role may do what in apps/organization/services.py. Background jobs, commands

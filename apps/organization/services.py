@@ -431,6 +431,37 @@ def staff_unlock(*, actor, user: User, reason: str) -> int:
     return cleared
 
 
+@transaction.atomic
+def staff_reset_second_factor(*, actor, user: User, reason: str) -> int:
+    """Remove a staff member's authenticator (lost or replaced phone): at the next login,
+    after the password, they enrol a new one. Sessions verified with the old one ask for a
+    code again at their next request (django-otp finds no device). The security
+    administrator's duty, not the system administrator's, who resets passwords: neither
+    alone can take over an account that needs the second factor. Nobody resets their own.
+    The reason says how the person's identity was confirmed; it is in the action log."""
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    _require_duty(actor, roles.DUTY_AUTHORITY)
+    reason = require_text(reason)
+    if user.pk == getattr(actor, "pk", None):
+        raise DomainError(_("Nobody may reset their own second factor: ask another security administrator."))
+    if user.is_service_account:
+        raise DomainError(_("Service accounts cannot log in."))
+    devices = TOTPDevice.objects.filter(user=user)
+    had = devices.filter(confirmed=True).exists()
+    removed, _detail = devices.delete()
+    if not removed:
+        raise DomainError(_("This account has no authenticator to reset."))
+    record(
+        actor=actor,
+        action="staff.second_factor_reset",
+        target=user,
+        reason=reason,
+        changes={"devices_removed": removed, "had_confirmed_device": had},
+    )
+    return removed
+
+
 SYSTEM_USERNAME = "system"
 
 

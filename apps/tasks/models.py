@@ -244,6 +244,9 @@ class Task(TimeStampedModel):
             ),
             # Dispatcher lists (return requests, replies to review) and status filters.
             models.Index(fields=["status", "next_due_at", "id"], name="task_status_due_idx"),
+            # Lists in "all states" (the inspector's, a department's), in the lists' order.
+            models.Index(fields=["next_due_at", "id"], name="task_due_idx"),
+            models.Index(fields=["department", "next_due_at", "id"], name="task_dept_due_idx"),
             # The SLA sweep: rows whose sweep time has come (partial: only rows with work pending).
             models.Index(
                 fields=["sweep_due_at"], name="task_sweep_due_idx", condition=models.Q(sweep_due_at__isnull=False)

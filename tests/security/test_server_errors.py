@@ -274,3 +274,21 @@ def test_a_date_out_of_range_in_a_delegation_is_a_form_error(client, dept_leader
     response = client.post(reverse("admin:authorization_delegation_add"), data)
     _assert_form_error(response, DATE_ERROR)
     assert not Delegation.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"created_at__gte": "0001-01-01"},
+        {"created_at__lt": "9999-12-31 23:59:59"},
+        {"created_at__year": "1"},
+        {"created_at__date": "0001-01-01"},
+        {"created_at__range": "0001-01-01,2020-01-01"},
+    ],
+)
+def test_a_list_given_a_date_outside_the_calendar_says_so_and_does_not_fail(client, dispatcher, params):
+    """0001-01-01 in Asia/Shanghai is before year 1 in UTC: it reached the database
+    adapter and raised OverflowError (found by the fuzz on the approval requests' list)."""
+    client.force_login(dispatcher)
+    response = client.get("/admin/authorization/approvalrequest/", params)
+    assert response.status_code == 302 and "e=1" in response.url

@@ -33,7 +33,7 @@ class DelegationAdmin(ObjectActionsMixin, ServiceAdminMixin, HistoryAdmin, Large
     ]
     list_filter = ["kind"]
     list_select_related = ["grantee", "grantor", "scope"]
-    autocomplete_fields = ["scope"]
+    autocomplete_fields = ["grantee", "scope"]  # 3,000+ leaders: never one select of them all
     change_form_template = CHANGE_FORM_WITH_BUTTONS
     object_actions = [
         ObjectAction(
