@@ -18,7 +18,7 @@ from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.utils import NotRelationField, get_fields_from_path, unquote
 from django.contrib.admin.views.main import ORDER_VAR
 from django.core import checks
-from django.core.exceptions import FieldDoesNotExist, PermissionDenied
+from django.core.exceptions import FieldDoesNotExist, PermissionDenied, ValidationError
 from django.db import models, transaction
 from django.db.models import F
 from django.http import Http404
@@ -158,9 +158,10 @@ def personal_data_checks(admin_obj) -> list[checks.CheckMessage]:
 
 
 def _refuse_dates_out_of_range(model, key: str, values) -> None:
-    """A date in a list's query string outside 1900–2100 (apps.core.form_input) is a bad
-    lookup (the list says so), not a 500: 0001-01-01 in Asia/Shanghai is before year 1 in
-    UTC, which Python cannot represent."""
+    """A date in a list's query string outside 1900–2100 (apps.core.form_input), or an id
+    the database cannot hold, is a bad lookup (the list says so), not a 500: 0001-01-01 in
+    Asia/Shanghai is before year 1 in UTC, which Python cannot represent, and 10**26 is past
+    SQLite's integers."""
     path, _sep, lookup = key.rpartition("__")
     if not path or lookup not in {"exact", "gt", "gte", "lt", "lte", "date", "year", "in", "range"}:
         path, lookup = key, "exact"
@@ -168,9 +169,22 @@ def _refuse_dates_out_of_range(model, key: str, values) -> None:
         field = get_fields_from_path(model, path)[-1]
     except (FieldDoesNotExist, NotRelationField, AttributeError):
         return
+    texts = values if isinstance(values, list | tuple) else [values]
+    if field.is_relation and field.many_to_one:
+        field = field.target_field
+    if isinstance(field, models.IntegerField | models.AutoField):  # ids: the database's range
+        for text in texts:
+            for part in str(text).split(",") if lookup in {"in", "range"} else [str(text)]:
+                try:
+                    field.run_validators(field.to_python(part.strip()))
+                except ValidationError as exc:
+                    if any(e.code in {"min_value", "max_value"} for e in exc.error_list):
+                        raise IncorrectLookupParameters(f"{key}: a number the database cannot hold") from None
+                except (TypeError, ValueError, OverflowError):
+                    continue  # not a number: Django's own lookup error follows
+        return
     if not isinstance(field, models.DateField):  # DateTimeField is one too
         return
-    texts = values if isinstance(values, list | tuple) else [values]
     for text in texts:
         for part in str(text).split(",") if lookup in {"in", "range"} else [str(text)]:
             if lookup == "year":

@@ -292,3 +292,13 @@ def test_a_list_given_a_date_outside_the_calendar_says_so_and_does_not_fail(clie
     client.force_login(dispatcher)
     response = client.get("/admin/authorization/approvalrequest/", params)
     assert response.status_code == 302 and "e=1" in response.url
+
+
+@pytest.mark.parametrize(
+    "params", [{"id__in": "99999999999999999999999999"}, {"grantee": "9" * 30}, {"id": "-" + "9" * 30}]
+)
+def test_a_list_given_an_id_the_database_cannot_hold_says_so_and_does_not_fail(client, dept_leader, params):
+    """10**26 passed Django's type check and reached SQLite (OverflowError; found by the fuzz)."""
+    client.force_login(dept_leader)
+    response = client.get("/admin/authorization/delegation/", params)
+    assert response.status_code == 302 and "e=1" in response.url
