@@ -6,6 +6,7 @@ from django.utils.translation import gettext_lazy as _
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from apps.core.admin_actions import ObjectAction, ObjectActionsMixin
+from apps.core.admin_desk import Panel
 from apps.core.admin_forms import HistoryAdmin, LargeTableAdmin, ServiceAdminMixin, is_autocomplete
 from apps.core.models import CalendarDay, CalendarYear
 from apps.core.timefmt import local_minute
@@ -137,6 +138,9 @@ class StaffAdmin(ObjectActionsMixin, ServiceAdminMixin, NoDeleteMixin, HistoryAd
     def get_queryset(self, request):
         return super().get_queryset(request).filter(is_service_account=False)
 
+    def action_panels(self, request, obj, action):
+        return [Panel("account", _("The account"), self.action_summary(request, obj))]
+
     def action_summary(self, request, obj):
         device = TOTPDevice.objects.filter(user=obj).order_by("-confirmed", "pk").first()
         if device is None:
@@ -146,7 +150,7 @@ class StaffAdmin(ObjectActionsMixin, ServiceAdminMixin, NoDeleteMixin, HistoryAd
         else:
             authenticator = _("enrolment started, not confirmed")
         return [
-            (_("name"), obj.name or obj.username),
+            (_("full name"), obj.name or obj.username),
             (_("username"), obj.username),
             (_("department"), obj.department or "—"),
             (_("role"), obj.get_role_display() or "—"),
