@@ -189,8 +189,10 @@ def appeal_search(qs: QuerySet[Appeal], query: str, *, user=None, by_phone: bool
         from django.contrib.postgres.search import SearchQuery, SearchVectorField
         from django.db.models.expressions import RawSQL
 
-        # The stored tsvector of migration 0007 (GIN-indexed; not a model field).
-        vector = RawSQL(f'"{Appeal._meta.db_table}"."search_vector"', [], output_field=SearchVectorField())
+        # The stored tsvector of migration 0007 (GIN-indexed; not a model field). Named
+        # without its table: as a subquery (the work-order list's search) the appeals table
+        # is aliased (U0), and no table joined to it has a column of that name.
+        vector = RawSQL('"search_vector"', [], output_field=SearchVectorField())
         return qs.alias(_search=vector).filter(
             _search=SearchQuery(" & ".join(terms), search_type="raw", config="simple")
         )

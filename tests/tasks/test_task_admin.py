@@ -334,3 +334,15 @@ def test_old_versions_can_be_read_but_never_saved_back(
     assert task.status == Task.Status.IN_PROGRESS
     client.force_login(outsider)
     assert client.get(url).status_code == 404
+
+
+def test_the_work_order_list_searches_the_appeals_words(client, org, catalog, operator, dispatcher, dept_staff):
+    """The appeal search runs as a subquery here (the appeals table aliased): on PostgreSQL
+    its tsvector column was named with the table and the search answered 500."""
+    task = _dispatch(org, catalog, operator, dispatcher)[0]
+    client.force_login(dept_staff)
+    word = task.appeal.content[:2]
+    response = client.get(reverse("admin:tasks_task_changelist"), {"q": word})
+    assert response.status_code == 200
+    assert task in response.context["cl"].result_list
+    assert client.get(reverse("admin:tasks_task_changelist"), {"q": "0"}).status_code == 200
